@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "siglip",
+      "sources": [
+        "native/addon/addon.cc",
+        "native/addon/arguments.cc",
+        "native/core/backend_info.cc",
+        "native/core/sigmoid_epilogue.cc",
+        "native/core/siglip.cc",
+        "native/core/tile_gemm_builtin.cc",
+        "native/core/worker_pool.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fexceptions", "-Wno-psabi"]
+    }
+  ]
+}

@@ -1,0 +1,158 @@
+// N-API entry points: lossAndGrads (sync), lossAndGradsAsync (Promise, runs on
+// the libuv pool), loss (loss only) and backendInfo. Inputs are read in place.
+#include <napi.h>
+
+#include <exception>
+#include <stdexcept>
+
+#include "../core/backend_info.h"
+#include "../core/siglip.h"
+#include "arguments.h"
+
+namespace siglip::addon {
+namespace {
+
+struct GradientArrays {
+  Napi::Float32Array dx;
+  Napi::Float32Array dy;
+};
+
+GradientArrays allocateGradients(Napi::Env env, const LossInputs& in) {
+  return {Napi::Float32Array::New(env, static_cast<size_t>(in.n * in.dim)),
+          Napi::Float32Array::New(env, static_cast<size_t>(in.m * in.dim))};
+}
+
+Napi::Object resultObject(Napi::Env env, double loss, const GradientArrays& arrays,
+                          const Gradients& grads) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("loss", loss);
+  result.Set("dx", arrays.dx);
+  result.Set("dy", arrays.dy);
+  result.Set("dTPrime", grads.dTPrime);
+  result.Set("dBias", grads.dBias);
+  return result;
+}
+
+Gradients gradientsInto(GradientArrays arrays) {
+  Gradients grads;
+  grads.dx = arrays.dx.Data();
+  grads.dy = arrays.dy.Data();
+  return grads;
+}
+
+// Core errors after validation are internal (std::invalid_argument) or
+// allocation failures; both surface as JavaScript errors, never a crash.
+[[noreturn]] void rethrowAsJs(Napi::Env env, const std::exception& e) {
+  if (dynamic_cast<const std::invalid_argument*>(&e)) throw Napi::RangeError::New(env, e.what());
+  throw Napi::Error::New(env, e.what());
+}
+
+Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallArguments args = readCallArguments(info);
+  GradientArrays arrays = allocateGradients(env, args.inputs);
+  Gradients grads = gradientsInto(arrays);
+  double loss = 0;
+  try {
+    loss = computeLossAndGrads(args.inputs, grads, args.options);
+  } catch (const std::exception& e) {
+    rethrowAsJs(env, e);
+  }
+  return resultObject(env, loss, arrays, grads);
+}
+
+Napi::Value Loss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallArguments args = readCallArguments(info);
+  double loss = 0;
+  try {
+    loss = computeLoss(args.inputs, args.options);
+  } catch (const std::exception& e) {
+    rethrowAsJs(env, e);
+  }
+  return Napi::Number::New(env, loss);
+}
+
+// Holds references to the inputs and the preallocated outputs for the
+// duration of the work, so the garbage collector cannot free them.
+class LossAndGradsWorker : public Napi::AsyncWorker {
+ public:
+  LossAndGradsWorker(Napi::Env env, const CallArguments& args, const GradientArrays& arrays)
+      : Napi::AsyncWorker(env, "siglipLossAndGrads"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        inputs_(args.inputs),
+        options_(args.options),
+        grads_(gradientsInto(arrays)) {
+    keepAlive_ = Napi::Persistent(Napi::Array::New(env, 4));
+    keepAlive_.Value().Set(0u, args.x);
+    keepAlive_.Value().Set(1u, args.y);
+    keepAlive_.Value().Set(2u, arrays.dx);
+    keepAlive_.Value().Set(3u, arrays.dy);
+  }
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      loss_ = computeLossAndGrads(inputs_, grads_, options_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array kept = keepAlive_.Value();
+    GradientArrays arrays{kept.Get(2u).As<Napi::Float32Array>(),
+                          kept.Get(3u).As<Napi::Float32Array>()};
+    deferred_.Resolve(resultObject(env, loss_, arrays, grads_));
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> keepAlive_;
+  LossInputs inputs_;
+  RunOptions options_;
+  Gradients grads_;
+  double loss_ = 0;
+};
+
+Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallArguments args = readCallArguments(info);
+  GradientArrays arrays = allocateGradients(env, args.inputs);
+  auto* worker = new LossAndGradsWorker(env, args, arrays);  // deletes itself
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const siglip::BackendInfo b = siglip::backendInfo();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("device", "cpu");
+  result.Set("engine", b.engine);
+  result.Set("isa", b.isa);
+  result.Set("threads", b.threads);
+  return result;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("lossAndGrads", Napi::Function::New(env, LossAndGrads, "lossAndGrads"));
+  exports.Set("lossAndGradsAsync",
+              Napi::Function::New(env, LossAndGradsAsync, "lossAndGradsAsync"));
+  exports.Set("loss", Napi::Function::New(env, Loss, "loss"));
+  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace siglip::addon
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return siglip::addon::Init(env, exports);
+}
+NODE_API_MODULE(siglip, InitModule)

@@ -1,0 +1,103 @@
+#include "arguments.h"
+
+#include <cmath>
+#include <string>
+
+namespace siglip::addon {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+[[noreturn]] void throwType(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+[[noreturn]] void throwRange(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, message);
+}
+
+Napi::Float32Array readMatrix(Napi::Env env, Napi::Value value, const char* name) {
+  if (!value.IsTypedArray() ||
+      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throwType(env, std::string(name) + " must be a Float32Array");
+  auto array = value.As<Napi::Float32Array>();
+  if (array.ArrayBuffer().IsDetached())
+    throwType(env, std::string(name) + " is backed by a detached ArrayBuffer");
+  if (array.ElementLength() == 0) throwRange(env, std::string(name) + " must not be empty");
+  return array;
+}
+
+double readFinite(Napi::Env env, Napi::Value value, const char* name) {
+  if (!value.IsNumber()) throwType(env, std::string(name) + " must be a number");
+  const double v = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v)) throwRange(env, std::string(name) + " must be finite");
+  return v;
+}
+
+double readInteger(Napi::Env env, Napi::Value value, const char* name) {
+  const double v = readFinite(env, value, name);
+  if (v != std::trunc(v) || std::fabs(v) > kMaxSafeInteger)
+    throwRange(env, std::string(name) + " must be an integer");
+  return v;
+}
+
+void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
+  if (value.IsUndefined() || value.IsNull()) return;
+  if (!value.IsObject() || value.IsArray() || value.IsFunction())
+    throwType(env, "options must be an object");
+  auto options = value.As<Napi::Object>();
+
+  Napi::Value positives = options.Get("positives");
+  if (!positives.IsUndefined()) {
+    const std::string kind = positives.IsString() ? positives.As<Napi::String>().Utf8Value() : "";
+    if (kind == "diagonal") {
+      args.inputs.positives.kind = PositivePairs::Kind::kDiagonal;
+    } else if (kind == "none") {
+      args.inputs.positives.kind = PositivePairs::Kind::kNone;
+    } else {
+      throwRange(env, "options.positives must be 'diagonal' or 'none'");
+    }
+  }
+  Napi::Value offset = options.Get("positiveOffset");
+  if (!offset.IsUndefined())
+    args.inputs.positives.offset =
+        static_cast<int64_t>(readInteger(env, offset, "options.positiveOffset"));
+  Napi::Value threads = options.Get("threads");
+  if (!threads.IsUndefined()) {
+    const double t = readInteger(env, threads, "options.threads");
+    if (t < 1 || t > 1024) throwRange(env, "options.threads must be an integer in [1, 1024]");
+    args.options.threads = static_cast<int>(t);
+  }
+}
+
+}  // namespace
+
+CallArguments readCallArguments(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallArguments args;
+  args.x = readMatrix(env, info[0], "x");
+  args.y = readMatrix(env, info[1], "y");
+  const double dim = readInteger(env, info[2], "dim");
+  if (dim < 1) throwRange(env, "dim must be a positive integer");
+  const auto d = static_cast<int64_t>(dim);
+  const auto xLength = static_cast<int64_t>(args.x.ElementLength());
+  const auto yLength = static_cast<int64_t>(args.y.ElementLength());
+  if (xLength % d != 0)
+    throwRange(env, "x.length (" + std::to_string(xLength) + ") is not a multiple of dim (" +
+                        std::to_string(d) + ")");
+  if (yLength % d != 0)
+    throwRange(env, "y.length (" + std::to_string(yLength) + ") is not a multiple of dim (" +
+                        std::to_string(d) + ")");
+  args.inputs.x = args.x.Data();
+  args.inputs.y = args.y.Data();
+  args.inputs.n = xLength / d;
+  args.inputs.m = yLength / d;
+  args.inputs.dim = d;
+  args.inputs.tPrime = readFinite(env, info[3], "tPrime");
+  args.inputs.bias = readFinite(env, info[4], "bias");
+  if (std::exp(args.inputs.tPrime) > 1e30)
+    throwRange(env, "tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
+  readOptions(env, info[5], args);
+  return args;
+}
+
+}  // namespace siglip::addon

@@ -1,0 +1,50 @@
+// Public interface of the blockwise SigLIP core. No Node, no tfjs: plain C++17.
+//
+// L = (1/N) * sum_ij softplus(-z_ij * l_ij), l_ij = exp(t') * <x_i, y_j> + b,
+// z_ij = +1 for a positive pair, -1 otherwise. The N x M logits are never
+// materialized: one pass over tiles yields the loss and every gradient.
+#pragma once
+
+#include <cstdint>
+
+#include "positive_pairs.h"
+
+namespace siglip {
+
+struct LossInputs {
+  const float* x = nullptr;  // [n x dim], row-major
+  const float* y = nullptr;  // [m x dim], row-major
+  int64_t n = 0;
+  int64_t m = 0;
+  int64_t dim = 0;
+  double tPrime = 0;  // log of the logit scale t
+  double bias = 0;
+  PositivePairs positives;
+};
+
+// Gradient outputs. dx [n x dim] and dy [m x dim] are overwritten.
+struct Gradients {
+  float* dx = nullptr;
+  float* dy = nullptr;
+  double dTPrime = 0;
+  double dBias = 0;
+};
+
+struct RunOptions {
+  int threads = 0;  // 0: hardware concurrency
+};
+
+// Loss only (evaluation): no gradient buffers are touched.
+double computeLoss(const LossInputs& in, const RunOptions& options);
+
+// Loss and all four gradients in one pass over tiles.
+double computeLossAndGrads(const LossInputs& in, Gradients& grads,
+                           const RunOptions& options);
+
+// Throws std::invalid_argument naming the offending field.
+void validate(const LossInputs& in);
+
+// Number of worker threads that a given option resolves to.
+int resolveThreads(int requested);
+
+}  // namespace siglip

@@ -1,0 +1,83 @@
+#include "sigmoid_epilogue.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "simd.h"
+
+namespace siglip {
+namespace {
+
+// exp(-a) for a >= 0, branch-free so that loops over it vectorize. Cephes-style
+// range reduction and polynomial; relative error ~1e-7. a >= 87 gives 0.
+SIGLIP_INLINE float expNegative(float a) {
+  a = a < 87.0f ? a : 87.0f;  // also maps NaN to 87; NaN is restored by the caller
+  const float x = -a;
+  const float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
+  const float n = (x * 1.44269504088896341f + kRound) - kRound;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float pow2;
+  std::memcpy(&pow2, &bits, sizeof pow2);
+  return p * pow2;
+}
+
+// log(1 + e) for e in [0, 1], accurate also for tiny e (where 1 + e rounds to
+// 1): 2 atanh(s) with s = e / (2 + e) <= 1/3, as an odd series in s.
+SIGLIP_INLINE float log1pUnit(float e) {
+  const float s = e / (2.0f + e);
+  const float s2 = s * s;
+  float p = 1.0f / 15;
+  p = p * s2 + 1.0f / 13;
+  p = p * s2 + 1.0f / 11;
+  p = p * s2 + 1.0f / 9;
+  p = p * s2 + 1.0f / 7;
+  p = p * s2 + 1.0f / 5;
+  p = p * s2 + 1.0f / 3;
+  p = p * s2 + 1.0f;
+  return 2.0f * s * p;
+}
+
+}  // namespace
+
+SIGLIP_MULTIVERSION
+void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
+                     const int64_t* positiveCol, const EpilogueParams& params,
+                     TileSums& sums) {
+  double loss = 0, grad = 0, gradDot = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = tile + r * ld;
+    const int64_t posCol = positiveCol[r];
+#pragma omp simd reduction(+ : loss, grad, gradDot)
+    for (int64_t c = 0; c < cols; ++c) {
+      const float dot = row[c];
+      const float logit = params.scale * dot + params.bias;
+      const float isPositive = c == posCol ? 1.0f : 0.0f;
+      const float abs = logit < 0 ? -logit : logit;
+      const float e = expNegative(abs);
+      // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
+      // (logit - logit) keeps NaN and infinities visible in the loss.
+      const float z = isPositive > 0 ? -logit : logit;
+      const float softplus = (z > 0 ? z : 0.0f) + log1pUnit(e) + (logit - logit);
+      const float sigmoid = (logit >= 0 ? 1.0f : e) / (1.0f + e) + (logit - logit);
+      const float g = sigmoid - isPositive;
+      loss += softplus;
+      grad += g;
+      gradDot += g * dot;
+      if (params.writeGrad) row[c] = g * params.gradScale;
+    }
+  }
+  sums.loss += loss;
+  sums.grad += grad;
+  sums.gradDot += gradDot;
+}
+
+}  // namespace siglip

@@ -1,0 +1,190 @@
+// Core tests against a float64 reference, built and run under ASan + UBSan in CI.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/siglip.h"
+
+namespace {
+
+int passed = 0, failed = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (ok) {
+    ++passed;
+  } else {
+    ++failed;
+    std::printf("FAIL: %s\n", what.c_str());
+  }
+}
+
+struct Reference {
+  double loss = 0, dTPrime = 0, dBias = 0;
+  // Scale of dTPrime's terms, t * sum |g| |x_i| |y_j|: a float32 dot product is
+  // accurate relative to |x_i| |y_j|, not to a dot product that cancels to ~0.
+  double dTPrimeScale = 0;
+  std::vector<double> dx, dy;
+};
+
+Reference reference(const std::vector<float>& x, const std::vector<float>& y,
+                    int64_t n, int64_t m, int64_t d, double tPrime, double bias,
+                    const siglip::PositivePairs& pos) {
+  Reference ref;
+  ref.dx.assign(n * d, 0);
+  ref.dy.assign(m * d, 0);
+  const double t = std::exp(tPrime);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double dot = 0;
+      for (int64_t k = 0; k < d; ++k) dot += double(x[i * d + k]) * y[j * d + k];
+      const double logit = t * dot + bias;
+      const bool positive = pos.columnOf(i, m) == j;
+      const double z = positive ? -logit : logit;
+      ref.loss += std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z)));
+      const double g = (1 / (1 + std::exp(-logit)) - (positive ? 1 : 0)) / n;
+      ref.dBias += g;
+      ref.dTPrime += t * g * dot;
+      double nx = 0, ny = 0;
+      for (int64_t k = 0; k < d; ++k) {
+        nx += double(x[i * d + k]) * x[i * d + k];
+        ny += double(y[j * d + k]) * y[j * d + k];
+      }
+      ref.dTPrimeScale += t * std::fabs(g) * std::sqrt(nx * ny);
+      for (int64_t k = 0; k < d; ++k) {
+        ref.dx[i * d + k] += t * g * y[j * d + k];
+        ref.dy[j * d + k] += t * g * x[i * d + k];
+      }
+    }
+  ref.loss /= n;
+  return ref;
+}
+
+double relError(const float* got, const std::vector<double>& want) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
+  }
+  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+double relError(double got, double want) {
+  return want == 0 ? std::fabs(got) : std::fabs(got - want) / std::fabs(want);
+}
+
+std::vector<float> randomRows(std::mt19937& rng, int64_t rows, int64_t d) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(rows * d);
+  for (int64_t r = 0; r < rows; ++r) {
+    double norm = 0;
+    for (int64_t k = 0; k < d; ++k) norm += double(v[r * d + k] = normal(rng)) * v[r * d + k];
+    for (int64_t k = 0; k < d; ++k) v[r * d + k] = float(v[r * d + k] / std::sqrt(norm));
+  }
+  return v;
+}
+
+void checkCase(int64_t n, int64_t m, int64_t d, double tPrime, double bias,
+               siglip::PositivePairs pos, int threads) {
+  std::mt19937 rng(unsigned(n * 7919 + m * 104729 + d * 31 + threads));
+  const auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, m, d);
+  siglip::LossInputs in{x.data(), y.data(), n, m, d, tPrime, bias, pos};
+  std::vector<float> dx(n * d, NAN), dy(m * d, NAN);  // poisoned
+  siglip::Gradients g{dx.data(), dy.data()};
+  const double loss = siglip::computeLossAndGrads(in, g, {threads});
+  const double lossOnly = siglip::computeLoss(in, {threads});
+  const Reference ref = reference(x, y, n, m, d, tPrime, bias, pos);
+  char name[160];
+  std::snprintf(name, sizeof name, "n=%lld m=%lld d=%lld t'=%g b=%g offset=%lld threads=%d",
+                (long long)n, (long long)m, (long long)d, tPrime, bias,
+                (long long)pos.offset, threads);
+  const double tol = 1e-5;
+  expect(relError(loss, ref.loss) <= tol, std::string(name) + " loss");
+  expect(relError(lossOnly, ref.loss) <= tol, std::string(name) + " loss-only");
+  expect(relError(dx.data(), ref.dx) <= tol, std::string(name) + " dx");
+  expect(relError(dy.data(), ref.dy) <= tol, std::string(name) + " dy");
+  expect(std::fabs(g.dTPrime - ref.dTPrime) <=
+             tol * std::max(std::fabs(ref.dTPrime), ref.dTPrimeScale),
+         std::string(name) + " dTPrime");
+  expect(relError(g.dBias, ref.dBias) <= tol, std::string(name) + " dBias");
+}
+
+void testRandomShapes() {
+  const double t10 = std::log(10.0);
+  siglip::PositivePairs diag;
+  for (int64_t n : {1, 3, 63, 64, 65, 130})
+    for (int64_t m : {1, 64, 97})
+      for (int64_t d : {1, 17, 48})
+        for (int threads : {1, 3}) checkCase(n, m, d, t10, -10, diag, threads);
+  for (int64_t offset : {-70, -5, 3, 64}) {
+    siglip::PositivePairs p{siglip::PositivePairs::Kind::kDiagonal, offset};
+    checkCase(100, 129, 33, t10, -10, p, 2);
+  }
+  checkCase(77, 50, 20, t10, -10, {siglip::PositivePairs::Kind::kNone, 0}, 2);
+  for (double bias : {-50.0, 50.0}) checkCase(70, 66, 24, std::log(1e3), bias, diag, 2);
+}
+
+void testDeterminism() {
+  std::mt19937 rng(5);
+  const int64_t n = 300, m = 257, d = 40;
+  const auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, m, d);
+  siglip::LossInputs in{x.data(), y.data(), n, m, d, std::log(10.0), -10, {}};
+  std::vector<float> dx1(n * d), dy1(m * d), dx2(n * d), dy2(m * d);
+  siglip::Gradients g1{dx1.data(), dy1.data()}, g2{dx2.data(), dy2.data()};
+  const double l1 = siglip::computeLossAndGrads(in, g1, {3});
+  const double l2 = siglip::computeLossAndGrads(in, g2, {3});
+  expect(l1 == l2 && g1.dTPrime == g2.dTPrime && g1.dBias == g2.dBias,
+         "scalars bit-identical across runs");
+  expect(std::memcmp(dx1.data(), dx2.data(), dx1.size() * 4) == 0 &&
+             std::memcmp(dy1.data(), dy2.data(), dy1.size() * 4) == 0,
+         "dx, dy bit-identical across runs");
+}
+
+void testExtremeAndNonFinite() {
+  std::mt19937 rng(9);
+  const int64_t n = 20, d = 8;
+  auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, n, d);
+  siglip::LossInputs in{x.data(), y.data(), n, n, d, std::log(1e4), 0, {}};
+  std::vector<float> dx(n * d), dy(n * d);
+  siglip::Gradients g{dx.data(), dy.data()};
+  const double loss = siglip::computeLossAndGrads(in, g, {2});
+  bool finite = std::isfinite(loss) && std::isfinite(g.dTPrime) && std::isfinite(g.dBias);
+  for (float v : dx) finite = finite && std::isfinite(v);
+  expect(finite, "|logit| up to 1e4 stays finite");
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  expect(std::isnan(siglip::computeLoss(in, {2})), "NaN input gives a NaN loss");
+}
+
+void testValidation() {
+  float v[4] = {1, 2, 3, 4};
+  auto throwsNaming = [](const siglip::LossInputs& in, const char* word) {
+    try {
+      siglip::computeLoss(in, {1});
+    } catch (const std::invalid_argument& e) {
+      return std::strstr(e.what(), word) != nullptr;
+    }
+    return false;
+  };
+  expect(throwsNaming({v, v, 2, 2, 0, 0, 0, {}}, "dim"), "dim 0 rejected");
+  expect(throwsNaming({v, v, 0, 2, 2, 0, 0, {}}, "n"), "n 0 rejected");
+  expect(throwsNaming({v, v, 2, 2, 2, NAN, 0, {}}, "tPrime"), "NaN tPrime rejected");
+  expect(throwsNaming({v, v, 2, 2, 2, 0, INFINITY, {}}, "bias"), "infinite bias rejected");
+}
+
+}  // namespace
+
+int main() {
+  testRandomShapes();
+  testDeterminism();
+  testExtremeAndNonFinite();
+  testValidation();
+  std::printf("core: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
