@@ -16,8 +16,7 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 }
 
 Napi::Float32Array readMatrix(Napi::Env env, Napi::Value value, const char* name) {
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throwType(env, std::string(name) + " must be a Float32Array");
   auto array = value.As<Napi::Float32Array>();
   if (array.ArrayBuffer().IsDetached())

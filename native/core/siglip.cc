@@ -57,10 +57,8 @@ struct Pass {
         }
         sigmoidEpilogue(tile, kTile, tileRows, tileCols, positiveCol, epilogue, sums);
         if (grads == nullptr) continue;
-        tileAccumulate(grads->dx + r0 * dim, tileRows, tile, kTile, 1, yTile,
-                       tileCols, dim);
-        tileAccumulate(grads->dy + c0 * dim, tileCols, tile, 1, kTile, xTile,
-                       tileRows, dim);
+        tileAccumulate(grads->dx + r0 * dim, tileRows, tile, kTile, 1, yTile, tileCols, dim);
+        tileAccumulate(grads->dy + c0 * dim, tileCols, tile, 1, kTile, xTile, tileRows, dim);
       }
     }
   }
@@ -139,8 +137,7 @@ double computeLoss(const LossInputs& in, const RunOptions& options) {
   return run(in, nullptr, options);
 }
 
-double computeLossAndGrads(const LossInputs& in, Gradients& grads,
-                           const RunOptions& options) {
+double computeLossAndGrads(const LossInputs& in, Gradients& grads, const RunOptions& options) {
   if (grads.dx == nullptr) throw std::invalid_argument("dx must not be null");
   if (grads.dy == nullptr) throw std::invalid_argument("dy must not be null");
   return run(in, &grads, options);

@@ -38,8 +38,7 @@ struct RunOptions {
 double computeLoss(const LossInputs& in, const RunOptions& options);
 
 // Loss and all four gradients in one pass over tiles.
-double computeLossAndGrads(const LossInputs& in, Gradients& grads,
-                           const RunOptions& options);
+double computeLossAndGrads(const LossInputs& in, Gradients& grads, const RunOptions& options);
 
 // Throws std::invalid_argument naming the offending field.
 void validate(const LossInputs& in);

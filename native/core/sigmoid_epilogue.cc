@@ -50,8 +50,7 @@ SIGLIP_INLINE float log1pUnit(float e) {
 
 SIGLIP_MULTIVERSION
 void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
-                     const int64_t* positiveCol, const EpilogueParams& params,
-                     TileSums& sums) {
+                     const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums) {
   double loss = 0, grad = 0, gradDot = 0;
   for (int64_t r = 0; r < rows; ++r) {
     float* row = tile + r * ld;

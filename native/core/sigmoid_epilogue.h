@@ -29,7 +29,6 @@ struct EpilogueParams {
 // row r's positive column within the tile (anything outside [0, cols): none).
 // When params.writeGrad, the tile is overwritten with g * gradScale.
 void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
-                     const int64_t* positiveCol, const EpilogueParams& params,
-                     TileSums& sums);
+                     const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums);
 
 }  // namespace siglip

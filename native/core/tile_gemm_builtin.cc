@@ -15,9 +15,8 @@ constexpr int kDotBlock = 4;  // 4 x 4 dot products at a time: 16 accumulators
 
 // One 4 x 4 block of dot products. Pointers past the tile's edge repeat the
 // last valid row; the caller stores only valid entries.
-SIGLIP_INLINE void dotBlock(float out[kDotBlock][kDotBlock],
-                     const float* const a[kDotBlock],
-                     const float* const b[kDotBlock], int64_t dim) {
+SIGLIP_INLINE void dotBlock(float out[kDotBlock][kDotBlock], const float* const a[kDotBlock],
+                            const float* const b[kDotBlock], int64_t dim) {
   Vec acc[kDotBlock][kDotBlock] = {};
   int64_t d = 0;
   for (; d + kLanes <= dim; d += kLanes) {
@@ -39,12 +38,11 @@ SIGLIP_INLINE void dotBlock(float out[kDotBlock][kDotBlock],
 // width is kVecs * kLanes.
 template <int kRows, int kVecs>
 SIGLIP_INLINE void accumulatePanel(float* out, const float* coef, int64_t coefRowStride,
-                            int64_t coefColStride, const float* b, int64_t depth,
-                            int64_t dim, int64_t d0) {
+                                   int64_t coefColStride, const float* b, int64_t depth,
+                                   int64_t dim, int64_t d0) {
   Vec acc[kRows][kVecs];
   for (int r = 0; r < kRows; ++r)
-    for (int v = 0; v < kVecs; ++v)
-      acc[r][v] = simd::load(out + r * dim + d0 + v * kLanes);
+    for (int v = 0; v < kVecs; ++v) acc[r][v] = simd::load(out + r * dim + d0 + v * kLanes);
   for (int64_t k = 0; k < depth; ++k) {
     Vec bv[kVecs];
     for (int v = 0; v < kVecs; ++v) bv[v] = simd::load(b + k * dim + d0 + v * kLanes);
@@ -54,14 +52,13 @@ SIGLIP_INLINE void accumulatePanel(float* out, const float* coef, int64_t coefRo
     }
   }
   for (int r = 0; r < kRows; ++r)
-    for (int v = 0; v < kVecs; ++v)
-      simd::store(out + r * dim + d0 + v * kLanes, acc[r][v]);
+    for (int v = 0; v < kVecs; ++v) simd::store(out + r * dim + d0 + v * kLanes, acc[r][v]);
 }
 
 template <int kRows>
 SIGLIP_INLINE void accumulateRows(float* out, const float* coef, int64_t coefRowStride,
-                           int64_t coefColStride, const float* b, int64_t depth,
-                           int64_t dim) {
+                                  int64_t coefColStride, const float* b, int64_t depth,
+                                  int64_t dim) {
   int64_t d = 0;
   for (; d + 4 * kLanes <= dim; d += 4 * kLanes)
     accumulatePanel<kRows, 4>(out, coef, coefRowStride, coefColStride, b, depth, dim, d);
@@ -79,8 +76,8 @@ SIGLIP_INLINE void accumulateRows(float* out, const float* coef, int64_t coefRow
 }  // namespace
 
 SIGLIP_MULTIVERSION
-void tileDot(float* s, int64_t ldS, const float* a, int64_t rows,
-             const float* b, int64_t cols, int64_t dim) {
+void tileDot(float* s, int64_t ldS, const float* a, int64_t rows, const float* b, int64_t cols,
+             int64_t dim) {
   for (int64_t r0 = 0; r0 < rows; r0 += kDotBlock) {
     const float* aRows[kDotBlock];
     for (int r = 0; r < kDotBlock; ++r) aRows[r] = a + std::min(r0 + r, rows - 1) * dim;
@@ -98,16 +95,15 @@ void tileDot(float* s, int64_t ldS, const float* a, int64_t rows,
 }
 
 SIGLIP_MULTIVERSION
-void tileAccumulate(float* out, int64_t rows, const float* coef,
-                    int64_t coefRowStride, int64_t coefColStride,
-                    const float* b, int64_t depth, int64_t dim) {
+void tileAccumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
+                    int64_t coefColStride, const float* b, int64_t depth, int64_t dim) {
   int64_t r = 0;
   for (; r + 4 <= rows; r += 4)
-    accumulateRows<4>(out + r * dim, coef + r * coefRowStride, coefRowStride,
-                      coefColStride, b, depth, dim);
+    accumulateRows<4>(out + r * dim, coef + r * coefRowStride, coefRowStride, coefColStride, b,
+                      depth, dim);
   for (; r < rows; ++r)
-    accumulateRows<1>(out + r * dim, coef + r * coefRowStride, coefRowStride,
-                      coefColStride, b, depth, dim);
+    accumulateRows<1>(out + r * dim, coef + r * coefRowStride, coefRowStride, coefColStride, b,
+                      depth, dim);
 }
 
 }  // namespace siglip

@@ -32,9 +32,8 @@ struct Reference {
   std::vector<double> dx, dy;
 };
 
-Reference reference(const std::vector<float>& x, const std::vector<float>& y,
-                    int64_t n, int64_t m, int64_t d, double tPrime, double bias,
-                    const siglip::PositivePairs& pos) {
+Reference reference(const std::vector<float>& x, const std::vector<float>& y, int64_t n, int64_t m,
+                    int64_t d, double tPrime, double bias, const siglip::PositivePairs& pos) {
   Reference ref;
   ref.dx.assign(n * d, 0);
   ref.dy.assign(m * d, 0);
@@ -101,8 +100,8 @@ void checkCase(int64_t n, int64_t m, int64_t d, double tPrime, double bias,
   const Reference ref = reference(x, y, n, m, d, tPrime, bias, pos);
   char name[160];
   std::snprintf(name, sizeof name, "n=%lld m=%lld d=%lld t'=%g b=%g offset=%lld threads=%d",
-                (long long)n, (long long)m, (long long)d, tPrime, bias,
-                (long long)pos.offset, threads);
+                (long long)n, (long long)m, (long long)d, tPrime, bias, (long long)pos.offset,
+                threads);
   const double tol = 1e-5;
   expect(relError(loss, ref.loss) <= tol, std::string(name) + " loss");
   expect(relError(lossOnly, ref.loss) <= tol, std::string(name) + " loss-only");

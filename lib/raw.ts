@@ -1,0 +1,67 @@
+// The raw API: Float32Arrays in, Float32Arrays out. Needs no tfjs.
+import { nativeAddon } from './native';
+import type { BackendInfo, SiglipLossAndGrads } from './native';
+import { checkOptionNames } from './options';
+import type { SiglipOptions } from './options';
+
+export type { BackendInfo, SiglipLossAndGrads } from './native';
+export {
+  SIGLIP_DEFAULT_BIAS,
+  SIGLIP_DEFAULT_T_PRIME,
+  type PositivesKind,
+  type SiglipOptions,
+} from './options';
+
+/**
+ * Loss and all four gradients in one blockwise pass. x is [N x dim] and y is
+ * [M x dim], row-major; they are read in place, never copied.
+ */
+export function siglipLossAndGrads(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  bias: number,
+  options?: SiglipOptions,
+): SiglipLossAndGrads {
+  checkOptionNames(options);
+  return nativeAddon().lossAndGrads(x, y, dim, tPrime, bias, options);
+}
+
+/**
+ * As siglipLossAndGrads, computed off the event loop. x and y are referenced,
+ * not copied: do not write to or transfer them until the promise settles.
+ */
+export function siglipLossAndGradsAsync(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  bias: number,
+  options?: SiglipOptions,
+): Promise<SiglipLossAndGrads> {
+  try {
+    checkOptionNames(options);
+    return nativeAddon().lossAndGradsAsync(x, y, dim, tPrime, bias, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The loss alone (evaluation): no gradient buffers. */
+export function siglipLossValue(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  bias: number,
+  options?: SiglipOptions,
+): number {
+  checkOptionNames(options);
+  return nativeAddon().loss(x, y, dim, tPrime, bias, options);
+}
+
+/** What this build computes with. */
+export function backendInfo(): BackendInfo {
+  return nativeAddon().backendInfo();
+}
