@@ -42,9 +42,15 @@ Gradients gradientsInto(GradientArrays arrays) {
 
 // Core errors after validation are internal (std::invalid_argument) or
 // allocation failures; both surface as JavaScript errors, never a crash.
-[[noreturn]] void rethrowAsJs(Napi::Env env, const std::exception& e) {
-  if (dynamic_cast<const std::invalid_argument*>(&e)) throw Napi::RangeError::New(env, e.what());
-  throw Napi::Error::New(env, e.what());
+template <typename Compute>
+double guarded(Napi::Env env, Compute&& compute) {
+  try {
+    return compute();
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, e.what());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
 }
 
 Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
@@ -52,24 +58,15 @@ Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
   CallArguments args = readCallArguments(info);
   GradientArrays arrays = allocateGradients(env, args.inputs);
   Gradients grads = gradientsInto(arrays);
-  double loss = 0;
-  try {
-    loss = computeLossAndGrads(args.inputs, grads, args.options);
-  } catch (const std::exception& e) {
-    rethrowAsJs(env, e);
-  }
+  const double loss =
+      guarded(env, [&] { return computeLossAndGrads(args.inputs, grads, args.options); });
   return resultObject(env, loss, arrays, grads);
 }
 
 Napi::Value Loss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallArguments args = readCallArguments(info);
-  double loss = 0;
-  try {
-    loss = computeLoss(args.inputs, args.options);
-  } catch (const std::exception& e) {
-    rethrowAsJs(env, e);
-  }
+  const double loss = guarded(env, [&] { return computeLoss(args.inputs, args.options); });
   return Napi::Number::New(env, loss);
 }
 
