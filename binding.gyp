@@ -5,6 +5,7 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/arguments.cc",
+        "native/addon/backend_cpu.cc",
         "native/core/backend_info.cc",
         "native/core/sigmoid_epilogue.cc",
         "native/core/siglip.cc",

@@ -1,13 +1,14 @@
 // N-API entry points: lossAndGrads (sync), lossAndGradsAsync (Promise, runs on
 // the libuv pool), loss (loss only) and backendInfo. Inputs are read in place.
+// The same file makes the CPU module and the CUDA module; backend.h is what
+// differs between them.
 #include <napi.h>
 
 #include <exception>
 #include <stdexcept>
 
-#include "../core/backend_info.h"
-#include "../core/siglip.h"
 #include "arguments.h"
+#include "backend.h"
 
 namespace siglip::addon {
 namespace {
@@ -56,17 +57,16 @@ double guarded(Napi::Env env, Compute&& compute) {
 Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallArguments args = readCallArguments(info);
-  GradientArrays arrays = allocateGradients(env, args.inputs);
+  GradientArrays arrays = allocateGradients(env, args.request.inputs);
   Gradients grads = gradientsInto(arrays);
-  const double loss =
-      guarded(env, [&] { return computeLossAndGrads(args.inputs, grads, args.options); });
+  const double loss = guarded(env, [&] { return backendLossAndGrads(args.request, grads); });
   return resultObject(env, loss, arrays, grads);
 }
 
 Napi::Value Loss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallArguments args = readCallArguments(info);
-  const double loss = guarded(env, [&] { return computeLoss(args.inputs, args.options); });
+  const double loss = guarded(env, [&] { return backendLoss(args.request); });
   return Napi::Number::New(env, loss);
 }
 
@@ -77,8 +77,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
   LossAndGradsWorker(Napi::Env env, const CallArguments& args, const GradientArrays& arrays)
       : Napi::AsyncWorker(env, "siglipLossAndGrads"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        inputs_(args.inputs),
-        options_(args.options),
+        request_(args.request),
         grads_(gradientsInto(arrays)) {
     keepAlive_ = Napi::Persistent(Napi::Array::New(env, 4));
     keepAlive_.Value().Set(0u, args.x);
@@ -91,7 +90,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      loss_ = computeLossAndGrads(inputs_, grads_, options_);
+      loss_ = backendLossAndGrads(request_, grads_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -110,8 +109,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Array> keepAlive_;
-  LossInputs inputs_;
-  RunOptions options_;
+  Request request_;  // its pointers stay valid: keepAlive_ holds the arrays
   Gradients grads_;
   double loss_ = 0;
 };
@@ -119,7 +117,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
 Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallArguments args = readCallArguments(info);
-  GradientArrays arrays = allocateGradients(env, args.inputs);
+  GradientArrays arrays = allocateGradients(env, args.request.inputs);
   auto* worker = new LossAndGradsWorker(env, args, arrays);  // deletes itself
   Napi::Promise promise = worker->promise();
   worker->Queue();
@@ -127,13 +125,8 @@ Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const siglip::BackendInfo b = siglip::backendInfo();
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("device", "cpu");
-  result.Set("engine", b.engine);
-  result.Set("isa", b.isa);
-  result.Set("threads", b.threads);
+  Napi::Object result = Napi::Object::New(info.Env());
+  describeBackend(result);
   return result;
 }
 

@@ -49,22 +49,35 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
   if (!positives.IsUndefined()) {
     const std::string kind = positives.IsString() ? positives.As<Napi::String>().Utf8Value() : "";
     if (kind == "diagonal") {
-      args.inputs.positives.kind = PositivePairs::Kind::kDiagonal;
+      args.request.inputs.positives.kind = PositivePairs::Kind::kDiagonal;
     } else if (kind == "none") {
-      args.inputs.positives.kind = PositivePairs::Kind::kNone;
+      args.request.inputs.positives.kind = PositivePairs::Kind::kNone;
     } else {
       throwRange(env, "options.positives must be 'diagonal' or 'none'");
     }
   }
   Napi::Value offset = options.Get("positiveOffset");
   if (!offset.IsUndefined())
-    args.inputs.positives.offset =
+    args.request.inputs.positives.offset =
         static_cast<int64_t>(readInteger(env, offset, "options.positiveOffset"));
+  Napi::Value precision = options.Get("precision");
+  if (!precision.IsUndefined()) {
+    const std::string name = precision.IsString() ? precision.As<Napi::String>().Utf8Value() : "";
+    if (name == "fp32") {
+      args.request.precision = Precision::kFloat32;
+    } else if (name == "bf16") {
+      args.request.precision = Precision::kBFloat16;
+    } else if (name == "tf32") {
+      args.request.precision = Precision::kTFloat32;
+    } else {
+      throwRange(env, "options.precision must be 'fp32', 'bf16' or 'tf32'");
+    }
+  }
   Napi::Value threads = options.Get("threads");
   if (!threads.IsUndefined()) {
     const double t = readInteger(env, threads, "options.threads");
     if (t < 1 || t > 1024) throwRange(env, "options.threads must be an integer in [1, 1024]");
-    args.options.threads = static_cast<int>(t);
+    args.request.options.threads = static_cast<int>(t);
   }
 }
 
@@ -86,14 +99,14 @@ CallArguments readCallArguments(const Napi::CallbackInfo& info) {
   if (yLength % d != 0)
     throwRange(env, "y.length (" + std::to_string(yLength) + ") is not a multiple of dim (" +
                         std::to_string(d) + ")");
-  args.inputs.x = args.x.Data();
-  args.inputs.y = args.y.Data();
-  args.inputs.n = xLength / d;
-  args.inputs.m = yLength / d;
-  args.inputs.dim = d;
-  args.inputs.tPrime = readFinite(env, info[3], "tPrime");
-  args.inputs.bias = readFinite(env, info[4], "bias");
-  if (std::exp(args.inputs.tPrime) > 1e30)
+  args.request.inputs.x = args.x.Data();
+  args.request.inputs.y = args.y.Data();
+  args.request.inputs.n = xLength / d;
+  args.request.inputs.m = yLength / d;
+  args.request.inputs.dim = d;
+  args.request.inputs.tPrime = readFinite(env, info[3], "tPrime");
+  args.request.inputs.bias = readFinite(env, info[4], "bias");
+  if (std::exp(args.request.inputs.tPrime) > 1e30)
     throwRange(env, "tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
   readOptions(env, info[5], args);
   return args;

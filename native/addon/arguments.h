@@ -8,10 +8,18 @@
 
 namespace siglip::addon {
 
-struct CallArguments {
+enum class Precision { kDefault, kFloat32, kBFloat16, kTFloat32 };
+
+// What the computation needs: plain data, safe to use off the JS thread.
+struct Request {
   LossInputs inputs;
   RunOptions options;
-  Napi::Float32Array x;  // kept to hold the buffers alive for async calls
+  Precision precision = Precision::kDefault;  // options.precision
+};
+
+struct CallArguments {
+  Request request;
+  Napi::Float32Array x;  // the arrays behind request.inputs.x and .y
   Napi::Float32Array y;
 };
 

@@ -4,6 +4,13 @@
 
 #include <cstdint>
 
+// Shared with the CUDA kernels.
+#if defined(__CUDACC__)
+#define SIGLIP_HOST_DEVICE __host__ __device__
+#else
+#define SIGLIP_HOST_DEVICE
+#endif
+
 namespace siglip {
 
 struct PositivePairs {
@@ -13,7 +20,7 @@ struct PositivePairs {
   int64_t offset = 0;
 
   // The positive column of `row` among `m` columns, or -1 when it has none.
-  int64_t columnOf(int64_t row, int64_t m) const {
+  SIGLIP_HOST_DEVICE int64_t columnOf(int64_t row, int64_t m) const {
     if (kind == Kind::kNone) return -1;
     const int64_t col = row + offset;
     return (col >= 0 && col < m) ? col : -1;

@@ -1,0 +1,33 @@
+#include <stdexcept>
+
+#include "../core/backend_info.h"
+#include "backend.h"
+
+namespace siglip::addon {
+namespace {
+void requireFloat32(const Request& request) {
+  if (request.precision == Precision::kBFloat16 || request.precision == Precision::kTFloat32)
+    throw std::invalid_argument(
+        "options.precision 'bf16' and 'tf32' need device 'cuda': the CPU computes in fp32");
+}
+}  // namespace
+
+double backendLoss(const Request& request) {
+  requireFloat32(request);
+  return computeLoss(request.inputs, request.options);
+}
+
+double backendLossAndGrads(const Request& request, Gradients& grads) {
+  requireFloat32(request);
+  return computeLossAndGrads(request.inputs, grads, request.options);
+}
+
+void describeBackend(Napi::Object& info) {
+  const BackendInfo b = backendInfo();
+  info.Set("device", "cpu");
+  info.Set("engine", b.engine);
+  info.Set("isa", b.isa);
+  info.Set("threads", b.threads);
+}
+
+}  // namespace siglip::addon

@@ -1,0 +1,80 @@
+// The CUDA module's backend: host arrays through siglip_cuda_run_host.
+#include <stdexcept>
+#include <string>
+
+#include "../cuda/siglip_cuda.h"
+#include "backend.h"
+
+namespace siglip::addon {
+namespace {
+
+SiglipCudaProblem problemOf(const Request& request) {
+  if (request.precision == Precision::kFloat32)
+    throw std::invalid_argument(
+        "options.precision 'fp32' is CPU-only: device 'cuda' computes in 'tf32' or 'bf16'");
+  const LossInputs& in = request.inputs;
+  SiglipCudaProblem p{};
+  p.n = in.n;
+  p.m = in.m;
+  p.dim = in.dim;
+  p.tPrime = in.tPrime;
+  p.bias = in.bias;
+  p.positives = in.positives.kind == PositivePairs::Kind::kNone ? SIGLIP_CUDA_POSITIVES_NONE
+                                                                : SIGLIP_CUDA_POSITIVES_DIAGONAL;
+  p.positiveOffset = in.positives.offset;
+  p.precision = request.precision == Precision::kBFloat16 ? SIGLIP_CUDA_BF16 : SIGLIP_CUDA_TF32;
+  return p;
+}
+
+void requireDevice() {
+  if (siglip_cuda_device_count() <= 0)
+    throw std::runtime_error(
+        std::string("device 'cuda' requested, but ") +
+        (siglip_cuda_device_count() < 0 ? siglip_cuda_last_error() : "no CUDA device is present"));
+}
+
+// grads null: loss only.
+double run(const Request& request, Gradients* grads) {
+  const SiglipCudaProblem p = problemOf(request);
+  requireDevice();
+  SiglipCudaScalars out{};
+  const int status =
+      siglip_cuda_run_host(&p, request.inputs.x, request.inputs.y, grads ? grads->dx : nullptr,
+                           grads ? grads->dy : nullptr, &out);
+  if (status == 1) throw std::invalid_argument(siglip_cuda_last_error());
+  if (status != 0) throw std::runtime_error(siglip_cuda_last_error());
+  if (grads != nullptr) {
+    grads->dTPrime = out.dTPrime;
+    grads->dBias = out.dBias;
+  }
+  return out.loss;
+}
+
+}  // namespace
+
+double backendLoss(const Request& request) { return run(request, nullptr); }
+
+double backendLossAndGrads(const Request& request, Gradients& grads) {
+  return run(request, &grads);
+}
+
+void describeBackend(Napi::Object& info) {
+  info.Set("device", "cuda");
+  info.Set("engine", "wmma-chunked");
+  const int count = siglip_cuda_device_count();
+  info.Set("available", count > 0);
+  if (count <= 0) {
+    info.Set("error", count < 0 ? siglip_cuda_last_error() : "no CUDA device is present");
+    return;
+  }
+  char name[256] = {0};
+  int multiprocessors = 0;
+  size_t memoryBytes = 0;
+  if (siglip_cuda_device_info(name, sizeof name, &multiprocessors, &memoryBytes) == 0) {
+    info.Set("name", name);
+    info.Set("multiprocessors", multiprocessors);
+    info.Set("memoryBytes", static_cast<double>(memoryBytes));
+  }
+}
+
+}  // namespace siglip::addon
