@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-test/', 'build/', 'node_modules/', 'bench/results/'] },
+  { ignores: ['dist/', 'dist-test/', 'build/', 'build-*/', '.device/', 'node_modules/', 'bench/results/'] },
   ...tseslint.configs.strict,
   {
     // tests index arrays they just built; a wrong index fails the test anyway

@@ -7,7 +7,11 @@ export {
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,
   type BackendInfo,
+  type CpuInfo,
+  type CudaInfo,
+  type Device,
   type PositivesKind,
+  type Precision,
   type SiglipLossAndGrads,
   type SiglipOptions,
 } from './raw';

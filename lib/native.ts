@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import type { SiglipOptions } from './options';
+import type { Device, SiglipOptions } from './options';
 
 /** What the native addon returns for one fused pass. */
 export interface SiglipLossAndGrads {
@@ -13,7 +13,7 @@ export interface SiglipLossAndGrads {
   dBias: number;
 }
 
-export interface BackendInfo {
+export interface CpuInfo {
   device: 'cpu';
   /** Tile GEMM engine. */
   engine: string;
@@ -21,6 +21,17 @@ export interface BackendInfo {
   isa: string;
   /** Default number of worker threads. */
   threads: number;
+}
+
+export interface CudaInfo {
+  device: 'cuda';
+  /** Whether a CUDA device can run the pass; else `error` says why. */
+  available: boolean;
+  engine?: string;
+  name?: string;
+  multiprocessors?: number;
+  memoryBytes?: number;
+  error?: string;
 }
 
 type Call<R> = (
@@ -32,21 +43,74 @@ type Call<R> = (
   options?: SiglipOptions,
 ) => R;
 
-interface NativeAddon {
+export interface NativeAddon {
   lossAndGrads: Call<SiglipLossAndGrads>;
   lossAndGradsAsync: Call<Promise<SiglipLossAndGrads>>;
   loss: Call<number>;
-  backendInfo(): BackendInfo;
+  backendInfo(): CpuInfo | CudaInfo;
 }
 
-let addon: NativeAddon | undefined;
+const root = path.join(__dirname, '..');
+const CUDA_MODULE = path.join(root, 'build', 'Release', 'cuda', 'siglip_cuda.node');
+
+let cpuAddon: NativeAddon | undefined;
+let cudaAddon: NativeAddon | Error | undefined;
 
 /** The CPU addon, loaded on first use (build/Release under the package root). */
-export function nativeAddon(): NativeAddon {
-  if (addon === undefined) {
+function cpu(): NativeAddon {
+  if (cpuAddon === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = load(path.join(__dirname, '..'));
+    cpuAddon = load(root);
   }
-  return addon;
+  return cpuAddon;
+}
+
+/** The CUDA addon, or why it cannot be loaded (built only where nvcc was found). */
+function cuda(): NativeAddon | Error {
+  if (cudaAddon === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cudaAddon = require(CUDA_MODULE) as NativeAddon;
+    } catch (error) {
+      cudaAddon = new Error(
+        `siglip-loss has no CUDA module (${CUDA_MODULE}: ${(error as Error).message.split('\n')[0]}); ` +
+          'it is built when nvcc is found at install time',
+      );
+    }
+  }
+  return cudaAddon;
+}
+
+function cudaUsable(addon: NativeAddon | Error): addon is NativeAddon {
+  return !(addon instanceof Error) && (addon.backendInfo() as CudaInfo).available;
+}
+
+/** The addon that options.device asks for. */
+export function nativeAddon(device: Device | undefined = 'cpu'): NativeAddon {
+  switch (device) {
+    case 'cpu':
+      return cpu();
+    case 'cuda': {
+      const addon = cuda();
+      if (addon instanceof Error) throw addon;
+      return addon; // its calls say clearly when no device is present
+    }
+    case 'auto': {
+      const addon = cuda();
+      return cudaUsable(addon) ? addon : cpu();
+    }
+    default:
+      throw new RangeError(`options.device must be 'cpu', 'cuda' or 'auto', got ${String(device)}`);
+  }
+}
+
+/** The CPU engine, and whether and which CUDA device is usable. */
+export function describeBackends(): CpuInfo & { cuda: CudaInfo } {
+  const addon = cuda();
+  const cudaInfo: CudaInfo =
+    addon instanceof Error
+      ? { device: 'cuda', available: false, error: addon.message }
+      : (addon.backendInfo() as CudaInfo);
+  return { ...(cpu().backendInfo() as CpuInfo), cuda: cudaInfo };
 }

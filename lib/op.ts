@@ -92,7 +92,14 @@ export function siglipLoss(
     const tPrimeValue = floatData(tp)[0] as number;
     const biasValue = floatData(b)[0] as number;
     if (!withGradients) {
-      const loss = nativeAddon().loss(floatData(xs), floatData(ys), dim, tPrimeValue, biasValue, options);
+      const loss = nativeAddon(options.device).loss(
+        floatData(xs),
+        floatData(ys),
+        dim,
+        tPrimeValue,
+        biasValue,
+        options,
+      );
       return {
         value: core.scalar(loss),
         gradFunc: () => {
@@ -100,7 +107,14 @@ export function siglipLoss(
         },
       };
     }
-    const r = nativeAddon().lossAndGrads(floatData(xs), floatData(ys), dim, tPrimeValue, biasValue, options);
+    const r = nativeAddon(options.device).lossAndGrads(
+      floatData(xs),
+      floatData(ys),
+      dim,
+      tPrimeValue,
+      biasValue,
+      options,
+    );
     save([
       core.tensor2d(r.dx, xs.shape),
       core.tensor2d(r.dy, ys.shape),

@@ -1,5 +1,9 @@
 /** Which (row, column) pairs are positives. */
 export type PositivesKind = 'diagonal' | 'none';
+/** Where the pass runs. 'auto': CUDA when a device is present, else the CPU. */
+export type Device = 'cpu' | 'cuda' | 'auto';
+/** Arithmetic: 'fp32' on the CPU; on CUDA, tensor cores in 'tf32' (default) or 'bf16'. */
+export type Precision = 'fp32' | 'bf16' | 'tf32';
 
 export interface SiglipOptions {
   /**
@@ -10,15 +14,28 @@ export interface SiglipOptions {
   positives?: PositivesKind;
   /** Offset k of the diagonal, any integer (default 0). */
   positiveOffset?: number;
-  /** Worker threads (default: hardware concurrency). */
+  /** Worker threads of the CPU pass (default: hardware concurrency). */
   threads?: number;
+  /** 'cpu' (default), 'cuda' or 'auto'. */
+  device?: Device;
+  /**
+   * CPU: 'fp32' only. CUDA: 'tf32' (default) or 'bf16' (inputs rounded to bf16 on the device,
+   * fp32 accumulation; the loss and scalar gradients accumulate in double).
+   */
+  precision?: Precision;
 }
 
 /** The paper's initialisation: t' = log 10 (t = 10) and b = -10. */
 export const SIGLIP_DEFAULT_T_PRIME = Math.log(10);
 export const SIGLIP_DEFAULT_BIAS = -10;
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['positives', 'positiveOffset', 'threads']);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'positives',
+  'positiveOffset',
+  'threads',
+  'device',
+  'precision',
+]);
 
 /** Rejects unknown option names (a typo would otherwise be ignored silently). */
 export function checkOptionNames(options: unknown): void {

@@ -1,16 +1,21 @@
 // The raw API: Float32Arrays in, Float32Arrays out. Needs no tfjs.
-import { nativeAddon } from './native';
-import type { BackendInfo, SiglipLossAndGrads } from './native';
+import { describeBackends, nativeAddon } from './native';
+import type { CpuInfo, CudaInfo, SiglipLossAndGrads } from './native';
 import { checkOptionNames } from './options';
 import type { SiglipOptions } from './options';
 
-export type { BackendInfo, SiglipLossAndGrads } from './native';
+export type { CpuInfo, CudaInfo, SiglipLossAndGrads } from './native';
 export {
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,
+  type Device,
   type PositivesKind,
+  type Precision,
   type SiglipOptions,
 } from './options';
+
+/** backendInfo(): the CPU engine and the CUDA device, if any. */
+export type BackendInfo = CpuInfo & { cuda: CudaInfo };
 
 /**
  * Loss and all four gradients in one blockwise pass. x is [N x dim] and y is
@@ -25,7 +30,7 @@ export function siglipLossAndGrads(
   options?: SiglipOptions,
 ): SiglipLossAndGrads {
   checkOptionNames(options);
-  return nativeAddon().lossAndGrads(x, y, dim, tPrime, bias, options);
+  return nativeAddon(options?.device).lossAndGrads(x, y, dim, tPrime, bias, options);
 }
 
 /**
@@ -42,7 +47,7 @@ export function siglipLossAndGradsAsync(
 ): Promise<SiglipLossAndGrads> {
   try {
     checkOptionNames(options);
-    return nativeAddon().lossAndGradsAsync(x, y, dim, tPrime, bias, options);
+    return nativeAddon(options?.device).lossAndGradsAsync(x, y, dim, tPrime, bias, options);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -58,10 +63,10 @@ export function siglipLossValue(
   options?: SiglipOptions,
 ): number {
   checkOptionNames(options);
-  return nativeAddon().loss(x, y, dim, tPrime, bias, options);
+  return nativeAddon(options?.device).loss(x, y, dim, tPrime, bias, options);
 }
 
-/** What this build computes with. */
+/** What this build computes with: the CPU engine, and whether a CUDA device is usable. */
 export function backendInfo(): BackendInfo {
-  return nativeAddon().backendInfo();
+  return describeBackends();
 }

@@ -53,6 +53,13 @@ const cases: [string, Args, ErrorConstructor, RegExp][] = [
     RangeError,
     /^options.threads must be an integer in \[1, 1024\]/,
   ],
+  ['bad device', [x, y, 4, 1, 1, { device: 'gpu' as 'cpu' }], RangeError, /^options.device must be/],
+  [
+    'bad precision',
+    [x, y, 4, 1, 1, { precision: 'fp16' as 'bf16' }],
+    RangeError,
+    /^options.precision must be/,
+  ],
   ['threads huge', [x, y, 4, 1, 1, { threads: 5000 }], RangeError, /^options.threads/],
 ];
 

@@ -120,10 +120,31 @@ test('extreme logits (|logit| up to 1e4) stay finite; NaN data gives NaN, no cra
   assert.ok(Number.isNaN(siglipLossAndGrads(x, y, 8, 1, 0).loss));
 });
 
-test('backendInfo reports the CPU engine', () => {
+test('backendInfo reports the CPU engine and the CUDA device, if any', () => {
   const info = backendInfo();
   assert.equal(info.device, 'cpu');
   assert.equal(info.engine, 'builtin');
   assert.ok(info.threads >= 1);
   assert.match(info.isa, /\w/);
+  assert.equal(info.cuda.device, 'cuda');
+  if (!info.cuda.available) assert.match(info.cuda.error ?? '', /\w/);
+});
+
+test("device 'auto' runs where it can; 'cuda' without a device is a clear error", () => {
+  const random = rng(8);
+  const x = unitRows(random, 90, 20);
+  const y = unitRows(random, 70, 20);
+  const cpu = siglipLossAndGrads(x, y, 20, 1, -3);
+  const auto = siglipLossAndGrads(x, y, 20, 1, -3, { device: 'auto' });
+  if (!backendInfo().cuda.available) {
+    assert.equal(auto.loss, cpu.loss);
+    assert.deepEqual(auto.dx, cpu.dx);
+    assert.throws(() => siglipLossValue(x, y, 20, 1, -3, { device: 'cuda' }), /cuda/i);
+  } else {
+    assert.ok(Math.abs(auto.loss - cpu.loss) < 2e-3 * cpu.loss);
+  }
+  assert.throws(() => siglipLossValue(x, y, 20, 1, -3, { precision: 'bf16' }), {
+    name: 'RangeError',
+    message: /^options.precision 'bf16' and 'tf32' need device 'cuda'/,
+  });
 });

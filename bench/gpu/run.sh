@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Device check of the CUDA backend, for a GPU machine with nvcc, cmake and
+# PyTorch but no network and no Node (e.g. the H100/H200 machine lent to a
+# session). From the repository root:  bash bench/gpu/run.sh [OUT_DIR]
+# Builds the C interface with sm_90, runs check.py (correctness, then timings
+# against PyTorch in the same run) and, if .device/node.xz and .device/pkg were
+# carried (see bench/gpu/README.md), the Node API on the GPU.
+set -uo pipefail
+OUT_DIR=${1:-${OUT:-/tmp/siglip-gpu}}
+mkdir -p "$OUT_DIR"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=/tmp/siglip-gpu-build
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv | tee "$OUT_DIR/nvidia-smi.txt"
+echo "== build"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGLIP_BUILD_TESTS=OFF \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$OUT_DIR/build.log" 2>&1 &&
+  cmake --build "$BUILD" -j 16 >> "$OUT_DIR/build.log" 2>&1 || { tail -40 "$OUT_DIR/build.log"; exit 1; }
+grep -E "registers|spill" "$OUT_DIR/build.log" | sort | uniq -c | head -20
+echo "tensor-core instructions in the build: $(cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" 2>/dev/null | grep -cE 'HMMA|HGMMA')"
+
+echo "== correctness and timings"
+PYTHONUNBUFFERED=1 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
+status=${PIPESTATUS[0]}
+
+if [[ -f "$ROOT/.device/node.xz" && -d "$ROOT/.device/pkg" ]]; then
+  echo "== Node API on the GPU"
+  xz -dc "$ROOT/.device/node.xz" > /tmp/node && chmod +x /tmp/node
+  (cd "$ROOT/.device/pkg" && /tmp/node "$ROOT/bench/gpu/node-check.js") 2>&1 | tee "$OUT_DIR/node-check.log"
+fi
+exit "$status"
