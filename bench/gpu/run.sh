@@ -23,6 +23,16 @@ echo "== correctness and timings"
 PYTHONUNBUFFERED=1 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
 status=${PIPESTATUS[0]}
 
+if [[ -f "$ROOT/.device/baseline/CMakeLists.txt" ]]; then
+  echo "== baseline version (.device/baseline), timed on the same card"
+  cmake -S "$ROOT/.device/baseline" -B /tmp/siglip-gpu-baseline -DCMAKE_BUILD_TYPE=Release \
+    -DSIGLIP_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT_DIR/baseline-build.log" 2>&1 &&
+    cmake --build /tmp/siglip-gpu-baseline -j 16 >> "$OUT_DIR/baseline-build.log" 2>&1 &&
+    CHECK=0 MATERIALIZED=0 LABEL=baseline SIZES=16384,65536 REPORT=baseline-report.json PYTHONUNBUFFERED=1 \
+      python3 "$ROOT/bench/gpu/check.py" /tmp/siglip-gpu-baseline/libsiglip_cuda_capi.so "$OUT_DIR" 2>&1 |
+    tee "$OUT_DIR/baseline.log"
+fi
+
 if [[ -f "$ROOT/.device/node.xz" && -d "$ROOT/.device/pkg" ]]; then
   echo "== Node API on the GPU"
   xz -dc "$ROOT/.device/node.xz" > /tmp/node && chmod +x /tmp/node

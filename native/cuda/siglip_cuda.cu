@@ -172,22 +172,22 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
                                  static_cast<float>(scale / double(p.n)),
                                  blockSums};
       const dim3 logitGrid(colsPadded / kTileN, rowsPadded / kTileM);
-      gemmKernel<T, true, false><<<logitGrid, kThreads>>>(xOp, dp, yOp, dp, dp, sigmoid);
-      check(cudaGetLastError(), "logit tile launch");
+      check(launchGemm<T, true, false>(logitGrid, xOp, dp, yOp, dp, dp, sigmoid),
+            "logit tile launch");
       addBlockSums<<<1, 256>>>(blockSums, int64_t(logitGrid.x) * logitGrid.y, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
       // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
       AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
-      gemmKernel<T, true, true><<<dim3(dp / kTileN, rowsPadded / kTileM), kThreads>>>(
-          g, colsPadded, yOp, dp, colsPadded, dxOut);
-      check(cudaGetLastError(), "dX tile launch");
+      check(launchGemm<T, true, true>(dim3(dp / kTileN, rowsPadded / kTileM), g, colsPadded, yOp,
+                                      dp, colsPadded, dxOut),
+            "dX tile launch");
       // dY[cols] += G^T X[rows]: A = G^T (column-major view of G), B = X operand
       AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      gemmKernel<T, false, true><<<dim3(dp / kTileN, colsPadded / kTileM), kThreads>>>(
-          g, colsPadded, xOp, dp, rowsPadded, dyOut);
-      check(cudaGetLastError(), "dY tile launch");
+      check(launchGemm<T, false, true>(dim3(dp / kTileN, colsPadded / kTileM), g, colsPadded, xOp,
+                                       dp, rowsPadded, dyOut),
+            "dY tile launch");
     }
   }
   double sums[3];

@@ -39,7 +39,8 @@ struct Operand<float> {  // fp32 storage holding tf32-rounded values
 template <typename T>
 constexpr int kVector = 16 / sizeof(T);  // elements per 16-byte copy
 template <typename T>
-constexpr int kTileK = 64 / sizeof(T);  // 64 bytes of K per stage
+constexpr int kTileK = 128 / sizeof(T);  // 128 bytes of K per stage
+constexpr int kStages = 3;               // cp.async pipeline depth
 
 // A stage of one operand in shared memory, in the operand's global layout:
 // `outer` strided lines of `inner` contiguous elements, padded by one vector.
@@ -72,9 +73,8 @@ struct GemmShape {
   using BTile = std::conditional_t<kBRowMajor, StageTile<T, kK, kTileN>, StageTile<T, kTileN, kK>>;
   using ALayout = std::conditional_t<kARowMajor, wmma::row_major, wmma::col_major>;
   using BLayout = std::conditional_t<kBRowMajor, wmma::row_major, wmma::col_major>;
-  static constexpr int kStages = 2;
   static constexpr int kSmemBytes = kStages * (ATile::kElements + BTile::kElements) * sizeof(T);
-  static_assert(kSmemBytes <= 48 * 1024, "static shared memory limit");
+  static_assert(kSmemBytes <= 113 * 1024, "two blocks per multiprocessor");
   static_assert(kSmemBytes >= 8 * 256 * sizeof(float), "epilogue staging reuses the stages");
 
   // Global start of the K-slice k0 of the output tile (m0, n0).
@@ -103,13 +103,13 @@ __device__ inline void cpAsyncWait() {
 // epilogue.apply(row, col, values[8], state) for every 8 outputs and
 // epilogue.finish(state) once per thread.
 template <typename T, bool kARowMajor, bool kBRowMajor, typename Epilogue>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 2)
     gemmKernel(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t depth, Epilogue epilogue) {
   using Shape = GemmShape<T, kARowMajor, kBRowMajor>;
   using Op = Operand<T>;
-  __shared__ __align__(128) unsigned char smem[Shape::kSmemBytes];
+  extern __shared__ __align__(128) unsigned char smem[];  // Shape::kSmemBytes
   T* aStages = reinterpret_cast<T*>(smem);
-  T* bStages = aStages + Shape::kStages * Shape::ATile::kElements;
+  T* bStages = aStages + kStages * Shape::ATile::kElements;
 
   const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM;
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTileN;
@@ -162,8 +162,9 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int j = 0; j < kFragsN; ++j) wmma::mma_sync(acc[i][j], af[i], bf[j], acc[i][j]);
     }
-    __syncthreads();  // the stage is overwritten by the next iteration's load
   }
+  cpAsyncWait<0>();
+  __syncthreads();  // the stages become the epilogue's staging
 
   // Each warp stages one 16 x 16 fragment at a time; lane l takes row l / 2,
   // columns (l % 2) * 8 .. + 7.
@@ -184,6 +185,20 @@ __global__ void __launch_bounds__(kThreads)
       __syncwarp();
     }
   epilogue.finish(state);
+}
+
+// Launches gemmKernel with its dynamic shared memory (over the 48 KB default,
+// so the limit is raised once per instantiation).
+template <typename T, bool kARowMajor, bool kBRowMajor, typename Epilogue>
+cudaError_t launchGemm(dim3 grid, const T* a, int64_t lda, const T* b, int64_t ldb, int64_t depth,
+                       const Epilogue& epilogue) {
+  constexpr int kBytes = GemmShape<T, kARowMajor, kBRowMajor>::kSmemBytes;
+  auto* kernel = gemmKernel<T, kARowMajor, kBRowMajor, Epilogue>;
+  static const cudaError_t configured =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes);
+  if (configured != cudaSuccess) return configured;
+  kernel<<<grid, kThreads, kBytes>>>(a, lda, b, ldb, depth, epilogue);
+  return cudaGetLastError();
 }
 
 }  // namespace siglip::cuda
