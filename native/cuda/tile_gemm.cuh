@@ -58,7 +58,8 @@ struct StageTile {
       const unsigned smem =
           static_cast<unsigned>(__cvta_generic_to_shared(dst + line * kPitch + offset));
       asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem),
-                   "l"(src + line * ld + offset));
+                   "l"(src + line * ld + offset)
+                   : "memory");
     }
   }
 };
@@ -93,10 +94,10 @@ struct GemmShape {
   }
 };
 
-__device__ inline void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ inline void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int kPending>
 __device__ inline void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
 // C[128 x 128 tile] = A * B over kDepth (a multiple of kTileK), then
@@ -126,21 +127,26 @@ __global__ void __launch_bounds__(kThreads, 2)
                        lda);
     Shape::BTile::load(bStages + stage * Shape::BTile::kElements, Shape::bTile(b, ldb, n0, k0),
                        ldb);
-    cpAsyncCommit();
   };
 
+  // kStages - 1 slices in flight, one commit group per slice (empty past the
+  // end), so waiting for all but the newest kStages - 2 groups means slice
+  // `step` has landed.
   const int64_t steps = depth / Shape::kK;
-  loadStage(0, 0);
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < steps) loadStage(s, s * Shape::kK);
+    cpAsyncCommit();
+  }
   for (int64_t step = 0; step < steps; ++step) {
-    if (step + 1 < steps) {
-      loadStage((step + 1) % 2, (step + 1) * Shape::kK);
-      cpAsyncWait<1>();
-    } else {
-      cpAsyncWait<0>();
-    }
+    cpAsyncWait<kStages - 2>();
+    // Slice `step` is visible to all threads, and every warp is done with
+    // slice step - 1, whose stage the next load overwrites.
     __syncthreads();
-    const T* aTile = aStages + (step % 2) * Shape::ATile::kElements;
-    const T* bTile = bStages + (step % 2) * Shape::BTile::kElements;
+    const int64_t next = step + kStages - 1;
+    if (next < steps) loadStage(static_cast<int>(next % kStages), next * Shape::kK);
+    cpAsyncCommit();
+    const T* aTile = aStages + (step % kStages) * Shape::ATile::kElements;
+    const T* bTile = bStages + (step % kStages) * Shape::BTile::kElements;
 #pragma unroll
     for (int kk = 0; kk < Shape::kK; kk += Op::kMmaK) {
       wmma::fragment<wmma::matrix_a, 16, 16, Op::kMmaK, typename Op::Fragment,
