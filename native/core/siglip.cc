@@ -40,17 +40,19 @@ struct Pass {
   Gradients* grads;  // null: loss only
   EpilogueParams epilogue;
 
-  // All tiles of rows x cols, accumulated into sums (and dX, dY).
-  void processBlock(Range rows, Range cols, float* tile, TileSums& sums) const {
+  // All tiles of rows x cols, accumulated into sums (and dX, dY). `tile`
+  // holds kTile x kTile logits, `yPacked` a dim x kTile transposed column tile.
+  void processBlock(Range rows, Range cols, float* tile, float* yPacked, TileSums& sums) const {
     const int64_t dim = in.dim;
     int64_t positiveCol[kTile];
     for (int64_t c0 = cols.begin; c0 < cols.end; c0 += kTile) {
       const int64_t tileCols = std::min(kTile, cols.end - c0);
       const float* yTile = in.y + c0 * dim;
+      packTransposed(yPacked, yTile, tileCols, dim, kTile);
       for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kTile) {
         const int64_t tileRows = std::min(kTile, rows.end - r0);
         const float* xTile = in.x + r0 * dim;
-        tileDot(tile, kTile, xTile, tileRows, yTile, tileCols, dim);
+        tileDot(tile, xTile, tileRows, yPacked, dim, kTile);
         for (int64_t r = 0; r < tileRows; ++r) {
           const int64_t col = in.positives.columnOf(r0 + r, in.m);
           positiveCol[r] = col < 0 ? -1 : col - c0;
@@ -80,14 +82,16 @@ double run(const LossInputs& in, Gradients* grads, const RunOptions& options) {
   pass.epilogue.writeGrad = grads != nullptr;
 
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
+  std::vector<float> packed(static_cast<size_t>(workers) * kTile * in.dim);
   std::vector<TileSums> sums(workers);
   Barrier barrier(workers);
 
   runWorkers(workers, [&](int k) {
     float* tile = tiles.data() + static_cast<size_t>(k) * kTile * kTile;
+    float* yPacked = packed.data() + static_cast<size_t>(k) * kTile * in.dim;
     const Range rows = tileAlignedPart(in.n, workers, k);
     if (grads == nullptr) {  // no dY: nothing is shared, no ring needed
-      pass.processBlock(rows, {0, in.m}, tile, sums[k]);
+      pass.processBlock(rows, {0, in.m}, tile, yPacked, sums[k]);
       return;
     }
     const Range ownCols = tileAlignedPart(in.m, workers, k);
@@ -98,7 +102,7 @@ double run(const LossInputs& in, Gradients* grads, const RunOptions& options) {
     barrier.wait();
     for (int step = 0; step < workers; ++step) {
       const Range cols = tileAlignedPart(in.m, workers, (k + step) % workers);
-      pass.processBlock(rows, cols, tile, sums[k]);
+      pass.processBlock(rows, cols, tile, yPacked, sums[k]);
       barrier.wait();
     }
   });

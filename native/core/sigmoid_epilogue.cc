@@ -46,6 +46,32 @@ SIGLIP_INLINE float log1pUnit(float e) {
   return 2.0f * s * p;
 }
 
+// One row of the tile. kWriteGrad is a template argument so that the loop
+// has no branch and vectorizes.
+template <bool kWriteGrad>
+SIGLIP_INLINE void epilogueRow(float* row, int64_t cols, int64_t positiveCol, float scale,
+                               float bias, float gradScale, double& loss, double& grad,
+                               double& gradDot) {
+#pragma omp simd reduction(+ : loss, grad, gradDot)
+  for (int64_t c = 0; c < cols; ++c) {
+    const float dot = row[c];
+    const float logit = scale * dot + bias;
+    const float isPositive = c == positiveCol ? 1.0f : 0.0f;
+    const float abs = logit < 0 ? -logit : logit;
+    const float e = expNegative(abs);
+    // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
+    // (logit - logit) keeps NaN and infinities visible in the loss.
+    const float z = isPositive > 0 ? -logit : logit;
+    const float softplus = (z > 0 ? z : 0.0f) + log1pUnit(e) + (logit - logit);
+    const float sigmoid = (logit >= 0 ? 1.0f : e) / (1.0f + e) + (logit - logit);
+    const float g = sigmoid - isPositive;
+    loss += softplus;
+    grad += g;
+    gradDot += g * dot;
+    if constexpr (kWriteGrad) row[c] = g * gradScale;
+  }
+}
+
 }  // namespace
 
 SIGLIP_MULTIVERSION
@@ -53,26 +79,12 @@ void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
                      const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums) {
   double loss = 0, grad = 0, gradDot = 0;
   for (int64_t r = 0; r < rows; ++r) {
-    float* row = tile + r * ld;
-    const int64_t posCol = positiveCol[r];
-#pragma omp simd reduction(+ : loss, grad, gradDot)
-    for (int64_t c = 0; c < cols; ++c) {
-      const float dot = row[c];
-      const float logit = params.scale * dot + params.bias;
-      const float isPositive = c == posCol ? 1.0f : 0.0f;
-      const float abs = logit < 0 ? -logit : logit;
-      const float e = expNegative(abs);
-      // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
-      // (logit - logit) keeps NaN and infinities visible in the loss.
-      const float z = isPositive > 0 ? -logit : logit;
-      const float softplus = (z > 0 ? z : 0.0f) + log1pUnit(e) + (logit - logit);
-      const float sigmoid = (logit >= 0 ? 1.0f : e) / (1.0f + e) + (logit - logit);
-      const float g = sigmoid - isPositive;
-      loss += softplus;
-      grad += g;
-      gradDot += g * dot;
-      if (params.writeGrad) row[c] = g * params.gradScale;
-    }
+    if (params.writeGrad)
+      epilogueRow<true>(tile + r * ld, cols, positiveCol[r], params.scale, params.bias,
+                        params.gradScale, loss, grad, gradDot);
+    else
+      epilogueRow<false>(tile + r * ld, cols, positiveCol[r], params.scale, params.bias,
+                         params.gradScale, loss, grad, gradDot);
   }
   sums.loss += loss;
   sums.grad += grad;

@@ -6,9 +6,15 @@
 
 namespace siglip {
 
-// s[r][c] = <a_r, b_c> for r < rows, c < cols. a rows and b rows have stride dim.
-void tileDot(float* s, int64_t ldS, const float* a, int64_t rows, const float* b, int64_t cols,
-             int64_t dim);
+// dst[k][c] = src[c][k] for c < cols, k < dim; columns cols..width-1 are zero.
+// Packing a tile of rows transposed turns its dot products into the same
+// broadcast-and-FMA shape as tileAccumulate.
+void packTransposed(float* dst, const float* src, int64_t cols, int64_t dim, int64_t width);
+
+// s[r][c] = <a_r, b_c> for r < rows, c < width, with the b rows packed by
+// packTransposed (bPacked is dim x width); a rows have stride dim, s rows width.
+void tileDot(float* s, const float* a, int64_t rows, const float* bPacked, int64_t dim,
+             int64_t width);
 
 // out[r] += sum_k coef(r, k) * b_k, coef(r, k) = coef[r * coefRowStride +
 // k * coefColStride]; out and b rows have stride dim. With strides (ld, 1)

@@ -11,29 +11,6 @@ using simd::Vec;
 
 namespace {
 
-constexpr int kDotBlock = 4;  // 4 x 4 dot products at a time: 16 accumulators
-
-// One 4 x 4 block of dot products. Pointers past the tile's edge repeat the
-// last valid row; the caller stores only valid entries.
-SIGLIP_INLINE void dotBlock(float out[kDotBlock][kDotBlock], const float* const a[kDotBlock],
-                            const float* const b[kDotBlock], int64_t dim) {
-  Vec acc[kDotBlock][kDotBlock] = {};
-  int64_t d = 0;
-  for (; d + kLanes <= dim; d += kLanes) {
-    Vec av[kDotBlock], bv[kDotBlock];
-    for (int r = 0; r < kDotBlock; ++r) av[r] = simd::load(a[r] + d);
-    for (int c = 0; c < kDotBlock; ++c) bv[c] = simd::load(b[c] + d);
-    for (int r = 0; r < kDotBlock; ++r)
-      for (int c = 0; c < kDotBlock; ++c) acc[r][c] += av[r] * bv[c];
-  }
-  for (int r = 0; r < kDotBlock; ++r)
-    for (int c = 0; c < kDotBlock; ++c) {
-      float s = simd::sum(acc[r][c]);
-      for (int64_t k = d; k < dim; ++k) s += a[r][k] * b[c][k];
-      out[r][c] = s;
-    }
-}
-
 // out rows [0, kRows) += coef * b over `width` columns starting at d0, where
 // width is kVecs * kLanes.
 template <int kRows, int kVecs>
@@ -75,29 +52,27 @@ SIGLIP_INLINE void accumulateRows(float* out, const float* coef, int64_t coefRow
 
 }  // namespace
 
-SIGLIP_MULTIVERSION
-void tileDot(float* s, int64_t ldS, const float* a, int64_t rows, const float* b, int64_t cols,
-             int64_t dim) {
-  for (int64_t r0 = 0; r0 < rows; r0 += kDotBlock) {
-    const float* aRows[kDotBlock];
-    for (int r = 0; r < kDotBlock; ++r) aRows[r] = a + std::min(r0 + r, rows - 1) * dim;
-    for (int64_t c0 = 0; c0 < cols; c0 += kDotBlock) {
-      const float* bRows[kDotBlock];
-      for (int c = 0; c < kDotBlock; ++c) bRows[c] = b + std::min(c0 + c, cols - 1) * dim;
-      float block[kDotBlock][kDotBlock];
-      dotBlock(block, aRows, bRows, dim);
-      const int64_t rEnd = std::min<int64_t>(kDotBlock, rows - r0);
-      const int64_t cEnd = std::min<int64_t>(kDotBlock, cols - c0);
-      for (int64_t r = 0; r < rEnd; ++r)
-        for (int64_t c = 0; c < cEnd; ++c) s[(r0 + r) * ldS + c0 + c] = block[r][c];
-    }
+void packTransposed(float* dst, const float* src, int64_t cols, int64_t dim, int64_t width) {
+  for (int64_t k = 0; k < dim; ++k) {
+    float* line = dst + k * width;
+    for (int64_t c = 0; c < cols; ++c) line[c] = src[c * dim + k];
+    std::fill(line + cols, line + width, 0.0f);
   }
+}
+
+void tileDot(float* s, const float* a, int64_t rows, const float* bPacked, int64_t dim,
+             int64_t width) {
+  std::fill(s, s + rows * width, 0.0f);
+  tileAccumulate(s, rows, a, dim, 1, bPacked, dim, width);
 }
 
 SIGLIP_MULTIVERSION
 void tileAccumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
                     int64_t coefColStride, const float* b, int64_t depth, int64_t dim) {
   int64_t r = 0;
+  for (; r + 6 <= rows; r += 6)
+    accumulateRows<6>(out + r * dim, coef + r * coefRowStride, coefRowStride, coefColStride, b,
+                      depth, dim);
   for (; r + 4 <= rows; r += 4)
     accumulateRows<4>(out + r * dim, coef + r * coefRowStride, coefRowStride, coefColStride, b,
                       depth, dim);
