@@ -123,7 +123,8 @@ test('extreme logits (|logit| up to 1e4) stay finite; NaN data gives NaN, no cra
 test('backendInfo reports the CPU engine and the CUDA device, if any', () => {
   const info = backendInfo();
   assert.equal(info.device, 'cpu');
-  assert.equal(info.engine, 'builtin');
+  // CI builds both engines and says which one each test run must see.
+  assert.equal(info.engine, process.env.SIGLIP_EXPECT_ENGINE ?? 'builtin');
   assert.ok(info.threads >= 1);
   assert.match(info.isa, /\w/);
   assert.equal(info.cuda.device, 'cuda');

@@ -18,6 +18,12 @@ std::string detectIsa() {
 }
 }  // namespace
 
-BackendInfo backendInfo() { return {"builtin", detectIsa(), resolveThreads(0)}; }
+BackendInfo backendInfo() {
+#if defined(SIGLIP_ENGINE_OPENBLAS)
+  return {"openblas", detectIsa(), resolveThreads(0)};
+#else
+  return {"builtin", detectIsa(), resolveThreads(0)};
+#endif
+}
 
 }  // namespace siglip

@@ -32,8 +32,8 @@ SIGLIP_INLINE float expNegative(float a) {
 
 // log(1 + e) for e in [0, 1], accurate also for tiny e (where 1 + e rounds to
 // 1): 2 atanh(s) with s = e / (2 + e) <= 1/3, as an odd series in s.
-SIGLIP_INLINE float log1pUnit(float e) {
-  const float s = e / (2.0f + e);
+SIGLIP_INLINE float log1pUnit(float e, float reciprocalTwoPlusE) {
+  const float s = e * reciprocalTwoPlusE;
   const float s2 = s * s;
   float p = 1.0f / 15;
   p = p * s2 + 1.0f / 13;
@@ -49,27 +49,34 @@ SIGLIP_INLINE float log1pUnit(float e) {
 // One row of the tile. kWriteGrad is a template argument so that the loop
 // has no branch and vectorizes.
 template <bool kWriteGrad>
-SIGLIP_INLINE void epilogueRow(float* row, int64_t cols, int64_t positiveCol, float scale,
-                               float bias, float gradScale, double& loss, double& grad,
-                               double& gradDot) {
+SIGLIP_INLINE void epilogueRow(float* row, int cols, int positiveCol, float scale, float bias,
+                               float gradScale, TileSums& sums) {
+  // Float partial sums over one row (at most a tile, per SIMD lane a few
+  // terms), added into the double totals once per row.
+  float loss = 0, grad = 0, gradDot = 0;
 #pragma omp simd reduction(+ : loss, grad, gradDot)
-  for (int64_t c = 0; c < cols; ++c) {
+  for (int c = 0; c < cols; ++c) {  // 32-bit lanes: the compare stays one vector wide
     const float dot = row[c];
     const float logit = scale * dot + bias;
     const float isPositive = c == positiveCol ? 1.0f : 0.0f;
     const float abs = logit < 0 ? -logit : logit;
     const float e = expNegative(abs);
+    // One division for both 1 / (1 + e) and 1 / (2 + e).
+    const float both = 1.0f / ((1.0f + e) * (2.0f + e));
     // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
     // (logit - logit) keeps NaN and infinities visible in the loss.
     const float z = isPositive > 0 ? -logit : logit;
-    const float softplus = (z > 0 ? z : 0.0f) + log1pUnit(e) + (logit - logit);
-    const float sigmoid = (logit >= 0 ? 1.0f : e) / (1.0f + e) + (logit - logit);
+    const float softplus = (z > 0 ? z : 0.0f) + log1pUnit(e, (1.0f + e) * both) + (logit - logit);
+    const float sigmoid = (logit >= 0 ? 1.0f : e) * ((2.0f + e) * both) + (logit - logit);
     const float g = sigmoid - isPositive;
     loss += softplus;
     grad += g;
     gradDot += g * dot;
     if constexpr (kWriteGrad) row[c] = g * gradScale;
   }
+  sums.loss += loss;
+  sums.grad += grad;
+  sums.gradDot += gradDot;
 }
 
 }  // namespace
@@ -77,18 +84,17 @@ SIGLIP_INLINE void epilogueRow(float* row, int64_t cols, int64_t positiveCol, fl
 SIGLIP_MULTIVERSION
 void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
                      const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums) {
-  double loss = 0, grad = 0, gradDot = 0;
+  const int width = static_cast<int>(cols);  // a tile row: small
   for (int64_t r = 0; r < rows; ++r) {
+    // Outside the tile means no positive in this row.
+    const int positive = positiveCol[r] >= 0 && positiveCol[r] < cols ? int(positiveCol[r]) : -1;
     if (params.writeGrad)
-      epilogueRow<true>(tile + r * ld, cols, positiveCol[r], params.scale, params.bias,
-                        params.gradScale, loss, grad, gradDot);
+      epilogueRow<true>(tile + r * ld, width, positive, params.scale, params.bias, params.gradScale,
+                        sums);
     else
-      epilogueRow<false>(tile + r * ld, cols, positiveCol[r], params.scale, params.bias,
-                         params.gradScale, loss, grad, gradDot);
+      epilogueRow<false>(tile + r * ld, width, positive, params.scale, params.bias,
+                         params.gradScale, sums);
   }
-  sums.loss += loss;
-  sums.grad += grad;
-  sums.gradDot += gradDot;
 }
 
 }  // namespace siglip

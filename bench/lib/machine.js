@@ -1,0 +1,72 @@
+// What a benchmark ran on: CPU, memory, versions, and the machine's SGEMM
+// ceiling measured in the same run (OpenBLAS through bench/sgemm-ceiling.c
+// when libopenblas is installed, and tfjs-node's matMul when it loads).
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..', '..');
+
+function machineInfo(backendInfo) {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    backend: backendInfo,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Best GFLOP/s of C = A B^T (n x d) through OpenBLAS, or undefined when it cannot be built. */
+function openblasRate(n, d, repeats) {
+  const binary = path.join(root, 'build', 'bench', 'sgemm-ceiling');
+  try {
+    if (!fs.existsSync(binary)) {
+      fs.mkdirSync(path.dirname(binary), { recursive: true });
+      execFileSync('cc', ['-O2', '-o', binary, path.join(root, 'bench', 'sgemm-ceiling.c'), '-lopenblas'], {
+        stdio: 'ignore',
+      });
+    }
+    return Number(execFileSync(binary, [String(n), String(d), String(repeats)]).toString());
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best GFLOP/s of tf.matMul(a, b, false, true) with a, b n x d, or undefined without tfjs-node. */
+function tfjsRate(tf, n, d, repeats) {
+  if (tf === undefined) return undefined;
+  const a = tf.randomNormal([n, d]);
+  const b = tf.randomNormal([n, d]);
+  let best = 0;
+  for (let r = 0; r < repeats; r++) {
+    const start = process.hrtime.bigint();
+    const c = tf.matMul(a, b, false, true);
+    c.dataSync();
+    const s = Number(process.hrtime.bigint() - start) / 1e9;
+    c.dispose();
+    best = Math.max(best, (2 * n * n * d) / s / 1e9);
+  }
+  tf.dispose([a, b]);
+  return best;
+}
+
+/** The SGEMM ceiling now: the faster of OpenBLAS and tfjs-node's matMul. */
+function measureCeiling(tf, n = 4096, d = 768, repeats = 5) {
+  const openblas = openblasRate(n, d, repeats);
+  const tfjsMatMul = tfjsRate(tf, n, d, repeats);
+  const rates = [openblas, tfjsMatMul].filter((r) => r !== undefined);
+  return { openblas, tfjsMatMul, gflops: rates.length ? Math.max(...rates) : undefined };
+}
+
+/** Peak resident set size of this process (VmHWM), in bytes. */
+function peakRss() {
+  const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) * 1024 : process.memoryUsage().rss;
+}
+
+module.exports = { machineInfo, measureCeiling, peakRss, root };

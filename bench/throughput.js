@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// Throughput of the fused pass, the loss-only pass and tfjs-node's materialized
+// sigmoid and softmax losses, as a fraction of the SGEMM ceiling measured in the
+// same run. `npm run bench` (about 2 minutes) or `npm run bench -- --quick` (~30 s).
+'use strict';
+const Benchmark = require('benchmark');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
+const { machineInfo, measureCeiling, root } = require('./lib/machine');
+const { createProgress } = require('./lib/progress');
+const { signLabels, sigmoidLoss, softmaxLoss, valueAndGradsStep } = require('./lib/tfjs-losses');
+
+const quick = process.argv.includes('--quick');
+const D = 768;
+const SIZES = quick ? [1024, 2048, 4096] : [1024, 2048, 4096, 8192];
+const TIMING = quick ? { minSamples: 2, maxTime: 0.5 } : { minSamples: 3, maxTime: 2 };
+
+let tf;
+try {
+  tf = require('@tensorflow/tfjs-node');
+} catch {
+  console.error(
+    '@tensorflow/tfjs-node is not installed: the materialized losses and its matMul ceiling are skipped',
+  );
+}
+
+function unitRows(n, dim) {
+  const a = new Float32Array(n * dim);
+  let seed = n * 7919 + dim;
+  for (let i = 0; i < a.length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    a[i] = seed / 2 ** 32 - 0.5;
+  }
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += a[r * dim + k] ** 2;
+    for (let k = 0; k < dim; k++) a[r * dim + k] /= Math.sqrt(s);
+  }
+  return a;
+}
+
+/** Mean seconds per call of fn, by benchmark.js. */
+function time(fn) {
+  const bench = new Benchmark(fn, { ...TIMING, initCount: 1 });
+  bench.run();
+  if (bench.error) throw bench.error;
+  return bench.stats.mean;
+}
+
+// Our cases first: TensorFlow's thread pool keeps spinning for a while after
+// its ops, which would take cores from our workers.
+function cases() {
+  const threads = backendInfo().threads;
+  const list = [];
+  for (const n of SIZES) {
+    list.push({ n, path: 'siglip-loss fused fwd+bwd', threads, flopsPerPair: 6 * D });
+    if (n === 4096) list.push({ n, path: 'siglip-loss fused fwd+bwd', threads: 1, flopsPerPair: 6 * D });
+    list.push({ n, path: 'siglip-loss loss only', threads, flopsPerPair: 2 * D });
+  }
+  for (const n of tf ? SIZES : []) {
+    list.push({ n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads, flopsPerPair: 6 * D });
+    list.push({ n, path: 'tfjs-node materialized softmax fwd+bwd', threads, flopsPerPair: 6 * D });
+  }
+  return list;
+}
+
+function runCase(c) {
+  const x = unitRows(c.n, D);
+  const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
+  const options = { threads: c.threads };
+  if (c.path === 'siglip-loss fused fwd+bwd') {
+    return time(() => siglipLossAndGrads(x, y, D, Math.log(10), -10, options));
+  }
+  if (c.path === 'siglip-loss loss only')
+    return time(() => siglipLossValue(x, y, D, Math.log(10), -10, options));
+  const xt = tf.tensor2d(x, [c.n, D]);
+  const yt = tf.tensor2d(y, [c.n, D]);
+  const tPrime = tf.scalar(Math.log(10));
+  const bias = tf.scalar(-10);
+  const eye = signLabels(tf, c.n, c.n);
+  try {
+    if (c.path.includes('sigmoid')) {
+      const loss = sigmoidLoss(tf, eye);
+      return time(() => valueAndGradsStep(tf, loss, [xt, yt, tPrime, bias]));
+    }
+    const identity = tf.tidy(() => tf.eye(c.n));
+    const loss = softmaxLoss(tf, identity);
+    try {
+      return time(() => valueAndGradsStep(tf, loss, [xt, yt, tPrime]));
+    } finally {
+      identity.dispose();
+    }
+  } finally {
+    tf.dispose([xt, yt, tPrime, bias, eye]);
+  }
+}
+
+function main() {
+  const machine = machineInfo(backendInfo());
+  const list = cases();
+  const progress = createProgress(list.length + 2, 'bench');
+  progress.start('SGEMM ceiling');
+  const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
+  const rows = [];
+  for (const c of list) {
+    progress.step(`${c.path} N=${c.n} threads=${c.threads}`);
+    const seconds = runCase(c);
+    const pairs = c.n * c.n;
+    rows.push({
+      ...c,
+      m: c.n,
+      d: D,
+      ms: seconds * 1e3,
+      gflops: (pairs * c.flopsPerPair) / seconds / 1e9,
+      pairsPerSecond: pairs / seconds,
+    });
+  }
+  progress.step('SGEMM ceiling again');
+  const after = measureCeiling(tf);
+  progress.finish();
+  const ceiling = Math.max(before.gflops ?? 0, after.gflops ?? 0) || undefined;
+  for (const r of rows) r.percentOfCeiling = ceiling ? (100 * r.gflops) / ceiling : undefined;
+
+  console.log(
+    `\n${machine.cpu}, ${machine.cores} cores; engine ${machine.backend.engine}, ${machine.backend.isa}`,
+  );
+  console.log(
+    `SGEMM ceiling (same run, C = A B^T, 4096 x 768): OpenBLAS ${fmt(before.openblas)} / ${fmt(after.openblas)} GFLOP/s, ` +
+      `tfjs-node matMul ${fmt(before.tfjsMatMul)} / ${fmt(after.tfjsMatMul)} GFLOP/s (before / after); ceiling = ${fmt(ceiling)}\n`,
+  );
+  const header = ['N', 'M', 'D', 'threads', 'path', 'ms', 'GFLOP/s', '% SGEMM', 'pairs/s'];
+  const table = rows.map((r) => [
+    r.n,
+    r.m,
+    r.d,
+    r.threads,
+    r.path,
+    r.ms.toFixed(1),
+    r.gflops.toFixed(1),
+    r.percentOfCeiling?.toFixed(0) ?? '-',
+    r.pairsPerSecond.toExponential(2),
+  ]);
+  printTable(header, table);
+  const speedups = SIZES.filter((n) =>
+    rows.some((r) => r.n === n && r.path.includes('materialized sigmoid')),
+  ).map((n) => {
+    const fused = rows.find(
+      (r) => r.n === n && r.path === 'siglip-loss fused fwd+bwd' && r.threads === machine.backend.threads,
+    );
+    const tfjs = rows.find((r) => r.n === n && r.path.includes('materialized sigmoid'));
+    return `N=${n}: ${(tfjs.ms / fused.ms).toFixed(2)}x`;
+  });
+  if (speedups.length)
+    console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd): ${speedups.join(', ')}`);
+  const one = rows.find((r) => r.n === 4096 && r.path === 'siglip-loss fused fwd+bwd' && r.threads === 1);
+  const all = rows.find((r) => r.n === 4096 && r.path === 'siglip-loss fused fwd+bwd' && r.threads !== 1);
+  if (one && all)
+    console.log(
+      `thread scaling at N=4096: ${all.threads} threads ${(one.ms / all.ms).toFixed(2)}x one thread`,
+    );
+
+  const dir = path.join(root, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `throughput${quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ machine, ceiling: { before, after, gflops: ceiling }, rows }, null, 1) + '\n',
+  );
+  console.log(`\nsaved ${path.relative(process.cwd(), file)}`);
+}
+
+function fmt(v) {
+  return v === undefined ? 'n/a' : v.toFixed(0);
+}
+
+function printTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 4 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+main();
