@@ -9,6 +9,7 @@
         "native/core/backend_info.cc",
         "native/core/sigmoid_epilogue.cc",
         "native/core/siglip.cc",
+        "native/core/softmax.cc",
         "native/core/tile_gemm_builtin.cc",
         "native/core/worker_pool.cc"
       ],

@@ -1,11 +1,14 @@
-export { siglipLoss } from './op';
+export { siglipLoss, softmaxLoss } from './op';
 export {
   backendInfo,
   siglipLossAndGrads,
   siglipLossAndGradsAsync,
   siglipLossValue,
+  softmaxLossAndGrads,
+  softmaxLossValue,
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,
+  SOFTMAX_DEFAULT_T_PRIME,
   type BackendInfo,
   type CpuInfo,
   type CudaInfo,
@@ -14,4 +17,6 @@ export {
   type Precision,
   type SiglipLossAndGrads,
   type SiglipOptions,
+  type SoftmaxLossAndGrads,
+  type SoftmaxOptions,
 } from './raw';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import type { Device, SiglipOptions } from './options';
+import type { Device, SiglipOptions, SoftmaxOptions } from './options';
 
 /** What the native addon returns for one fused pass. */
 export interface SiglipLossAndGrads {
@@ -11,6 +11,14 @@ export interface SiglipLossAndGrads {
   dy: Float32Array;
   dTPrime: number;
   dBias: number;
+}
+
+/** What the native addon returns for one softmax (CLIP) pass. */
+export interface SoftmaxLossAndGrads {
+  loss: number;
+  dx: Float32Array;
+  dy: Float32Array;
+  dTPrime: number;
 }
 
 export interface CpuInfo {
@@ -42,11 +50,20 @@ type Call<R> = (
   bias: number,
   options?: SiglipOptions,
 ) => R;
+type SoftmaxCall<R> = (
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  options?: SoftmaxOptions,
+) => R;
 
 export interface NativeAddon {
   lossAndGrads: Call<SiglipLossAndGrads>;
   lossAndGradsAsync: Call<Promise<SiglipLossAndGrads>>;
   loss: Call<number>;
+  softmaxLossAndGrads: SoftmaxCall<SoftmaxLossAndGrads>;
+  softmaxLoss: SoftmaxCall<number>;
   backendInfo(): CpuInfo | CudaInfo;
 }
 
@@ -103,6 +120,11 @@ export function nativeAddon(device: Device | undefined = 'cpu'): NativeAddon {
     default:
       throw new RangeError(`options.device must be 'cpu', 'cuda' or 'auto', got ${String(device)}`);
   }
+}
+
+/** The softmax loss has no CUDA kernel: 'auto' means the CPU, 'cuda' gets the CUDA module's clear error. */
+export function softmaxDevice(options: SoftmaxOptions | undefined): Device {
+  return options?.device === 'auto' ? 'cpu' : (options?.device ?? 'cpu');
 }
 
 /** The CPU engine, and whether and which CUDA device is usable. */

@@ -1,12 +1,17 @@
-// siglipLoss as a differentiable tfjs op. Under a gradient tape the forward
-// runs the fused pass once and saves dX, dY, dt', db; the backward only scales
-// them by the upstream gradient. Without a tape it runs the loss-only pass.
+// siglipLoss and softmaxLoss as differentiable tfjs ops over the native passes.
 import type * as tfjs from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 
-import { nativeAddon } from './native';
-import { SIGLIP_DEFAULT_BIAS, SIGLIP_DEFAULT_T_PRIME, checkOptionNames } from './options';
-import type { SiglipOptions } from './options';
+import { nativeAddon, softmaxDevice } from './native';
+import type { NativeAddon } from './native';
+import {
+  SIGLIP_DEFAULT_BIAS,
+  SIGLIP_DEFAULT_T_PRIME,
+  SOFTMAX_DEFAULT_T_PRIME,
+  checkOptionNames,
+  checkSoftmaxOptionNames,
+} from './options';
+import type { SiglipOptions, SoftmaxOptions } from './options';
 
 let tfCore: typeof tfjs | undefined;
 
@@ -61,6 +66,64 @@ function gradientTapeActive(): boolean {
   return tf().engine().state.gradientDepth > 0;
 }
 
+/** What a native loss computes from the inputs' values. */
+interface NativeLoss {
+  lossOnly(x: Float32Array, y: Float32Array, scalars: number[]): number;
+  lossAndGrads(
+    x: Float32Array,
+    y: Float32Array,
+    scalars: number[],
+  ): { loss: number; dx: Float32Array; dy: Float32Array; scalarGrads: number[] };
+}
+
+/** x, y: [rows, dim] float32 tensors with the same dim. */
+function checkPair(x: unknown, y: unknown): asserts x is Tensor2D {
+  checkMatrix(x, 'x');
+  checkMatrix(y, 'y');
+  if (x.shape[1] !== y.shape[1]) {
+    throw new RangeError(
+      `x and y must have the same dim (columns), got x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}]`,
+    );
+  }
+}
+
+/**
+ * A native loss of (x, y, ...scalars) as a tfjs op. Under a gradient tape the
+ * forward runs the fused loss+gradients pass once and saves the gradients; the
+ * backward only scales them by the upstream gradient. Without a tape it runs
+ * the loss-only pass.
+ */
+function nativeLossOp(name: string, x: Tensor2D, y: Tensor2D, scalars: Tensor[], loss: NativeLoss): Scalar {
+  const withGradients = gradientTapeActive();
+  const core = tf();
+  const op = core.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as GradSaveFunc;
+    const [xs, ys, ...rest] = args.slice(0, -1) as Tensor[];
+    const xData = floatData(xs as Tensor);
+    const yData = floatData(ys as Tensor);
+    const values = rest.map((t) => floatData(t)[0] as number);
+    if (!withGradients) {
+      return {
+        value: core.scalar(loss.lossOnly(xData, yData, values)),
+        gradFunc: () => {
+          throw new Error(`${name}: gradient requested outside the tape that recorded it`);
+        },
+      };
+    }
+    const r = loss.lossAndGrads(xData, yData, values);
+    save([
+      core.tensor(r.dx, (xs as Tensor).shape),
+      core.tensor(r.dy, (ys as Tensor).shape),
+      ...rest.map((t, i) => core.fill(t.shape, r.scalarGrads[i] as number)),
+    ]);
+    return {
+      value: core.scalar(r.loss),
+      gradFunc: (upstream: Scalar, saved: Tensor[]) => saved.map((g) => core.mul(g, upstream)),
+    };
+  });
+  return op(x, y, ...scalars) as Scalar;
+}
+
 /**
  * The SigLIP pairwise sigmoid loss of image embeddings x [N, D] and text
  * embeddings y [M, D]: (1/N) sum_ij softplus(-z_ij (exp(t') x_i.y_j + b)).
@@ -73,58 +136,46 @@ export function siglipLoss(
   bias: Scalar | number = SIGLIP_DEFAULT_BIAS,
   options: SiglipOptions = {},
 ): Scalar {
-  checkMatrix(x, 'x');
-  checkMatrix(y, 'y');
-  if (x.shape[1] !== y.shape[1]) {
-    throw new RangeError(
-      `x and y must have the same dim (columns), got x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}]`,
-    );
-  }
+  checkPair(x, y);
   checkOptionNames(options);
   const dim = x.shape[1];
-  const tPrimeTensor = toScalar(tPrime, 'tPrime');
-  const biasTensor = toScalar(bias, 'bias');
-  const withGradients = gradientTapeActive();
-  const core = tf();
-
-  const op = core.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
-    const [xs, ys, tp, b, save] = args as [Tensor2D, Tensor2D, Tensor, Tensor, GradSaveFunc];
-    const tPrimeValue = floatData(tp)[0] as number;
-    const biasValue = floatData(b)[0] as number;
-    if (!withGradients) {
-      const loss = nativeAddon(options.device).loss(
-        floatData(xs),
-        floatData(ys),
-        dim,
-        tPrimeValue,
-        biasValue,
-        options,
-      );
-      return {
-        value: core.scalar(loss),
-        gradFunc: () => {
-          throw new Error('siglipLoss: gradient requested outside the tape that recorded it');
-        },
-      };
-    }
-    const r = nativeAddon(options.device).lossAndGrads(
-      floatData(xs),
-      floatData(ys),
-      dim,
-      tPrimeValue,
-      biasValue,
-      options,
-    );
-    save([
-      core.tensor2d(r.dx, xs.shape),
-      core.tensor2d(r.dy, ys.shape),
-      core.fill(tp.shape, r.dTPrime),
-      core.fill(b.shape, r.dBias),
-    ]);
-    return {
-      value: core.scalar(r.loss),
-      gradFunc: (upstream: Scalar, saved: Tensor[]) => saved.map((g) => core.mul(g, upstream)),
-    };
+  const scalars = [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')];
+  const addon = (): NativeAddon => nativeAddon(options.device);
+  return nativeLossOp('siglipLoss', x, y, scalars, {
+    lossOnly: (xs, ys, [tp, b]) => addon().loss(xs, ys, dim, tp as number, b as number, options),
+    lossAndGrads: (xs, ys, [tp, b]) => {
+      const r = addon().lossAndGrads(xs, ys, dim, tp as number, b as number, options);
+      return { ...r, scalarGrads: [r.dTPrime, r.dBias] };
+    },
   });
-  return op(x, y, tPrimeTensor, biasTensor) as Scalar;
+}
+
+/**
+ * The CLIP softmax contrastive loss of x [N, D] and y [N, D] with the pairs
+ * (x_i, y_i) as positives: (CE over rows + CE over columns) / 2 of the logits
+ * exp(t') x y^T, computed blockwise (never N x N). Differentiable with respect
+ * to x, y and tPrime.
+ */
+export function softmaxLoss(
+  x: Tensor2D,
+  y: Tensor2D,
+  tPrime: Scalar | number = SOFTMAX_DEFAULT_T_PRIME,
+  options: SoftmaxOptions = {},
+): Scalar {
+  checkPair(x, y);
+  if (x.shape[0] !== y.shape[0]) {
+    throw new RangeError(
+      `x and y must have the same number of rows (pairs), got x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}]`,
+    );
+  }
+  checkSoftmaxOptionNames(options);
+  const dim = x.shape[1];
+  const addon = (): NativeAddon => nativeAddon(softmaxDevice(options));
+  return nativeLossOp('softmaxLoss', x, y, [toScalar(tPrime, 'tPrime')], {
+    lossOnly: (xs, ys, [tp]) => addon().softmaxLoss(xs, ys, dim, tp as number, options),
+    lossAndGrads: (xs, ys, [tp]) => {
+      const r = addon().softmaxLossAndGrads(xs, ys, dim, tp as number, options);
+      return { ...r, scalarGrads: [r.dTPrime] };
+    },
+  });
 }

@@ -25,6 +25,17 @@ export interface SiglipOptions {
   precision?: Precision;
 }
 
+/** Options of the softmax (CLIP) loss: it runs on the CPU. */
+export interface SoftmaxOptions {
+  /** Worker threads (default: hardware concurrency). */
+  threads?: number;
+  /** 'cpu' (default); 'auto' also runs on the CPU (no CUDA kernel yet); 'cuda' is an error. */
+  device?: Device;
+}
+
+/** CLIP's initialisation of the log-scale: t = 1 / 0.07. */
+export const SOFTMAX_DEFAULT_T_PRIME = Math.log(1 / 0.07);
+
 /** The paper's initialisation: t' = log 10 (t = 10) and b = -10. */
 export const SIGLIP_DEFAULT_T_PRIME = Math.log(10);
 export const SIGLIP_DEFAULT_BIAS = -10;
@@ -37,15 +48,25 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'precision',
 ]);
 
-/** Rejects unknown option names (a typo would otherwise be ignored silently). */
-export function checkOptionNames(options: unknown): void {
+const SOFTMAX_OPTIONS: ReadonlySet<string> = new Set(['threads', 'device']);
+
+function checkNames(options: unknown, known: ReadonlySet<string>): void {
   if (options === undefined || options === null) return;
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('options must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new RangeError(`options.${key} is not an option (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+    if (!known.has(key)) {
+      throw new RangeError(`options.${key} is not an option (known: ${[...known].join(', ')})`);
     }
   }
+}
+
+/** Rejects unknown option names (a typo would otherwise be ignored silently). */
+export function checkOptionNames(options: unknown): void {
+  checkNames(options, KNOWN_OPTIONS);
+}
+
+export function checkSoftmaxOptionNames(options: unknown): void {
+  checkNames(options, SOFTMAX_OPTIONS);
 }

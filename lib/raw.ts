@@ -1,17 +1,19 @@
 // The raw API: Float32Arrays in, Float32Arrays out. Needs no tfjs.
-import { describeBackends, nativeAddon } from './native';
-import type { CpuInfo, CudaInfo, SiglipLossAndGrads } from './native';
-import { checkOptionNames } from './options';
-import type { SiglipOptions } from './options';
+import { describeBackends, nativeAddon, softmaxDevice } from './native';
+import type { CpuInfo, CudaInfo, SiglipLossAndGrads, SoftmaxLossAndGrads } from './native';
+import { checkOptionNames, checkSoftmaxOptionNames } from './options';
+import type { SiglipOptions, SoftmaxOptions } from './options';
 
-export type { CpuInfo, CudaInfo, SiglipLossAndGrads } from './native';
+export type { CpuInfo, CudaInfo, SiglipLossAndGrads, SoftmaxLossAndGrads } from './native';
 export {
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,
+  SOFTMAX_DEFAULT_T_PRIME,
   type Device,
   type PositivesKind,
   type Precision,
   type SiglipOptions,
+  type SoftmaxOptions,
 } from './options';
 
 /** backendInfo(): the CPU engine and the CUDA device, if any. */
@@ -64,6 +66,34 @@ export function siglipLossValue(
 ): number {
   checkOptionNames(options);
   return nativeAddon(options?.device).loss(x, y, dim, tPrime, bias, options);
+}
+
+/**
+ * The CLIP softmax contrastive loss and the gradients with respect to x, y and
+ * t', blockwise: a forward pass keeps the 2N log-sum-exp statistics, a second
+ * pass recomputes each tile for the gradients. x and y are [N x dim].
+ */
+export function softmaxLossAndGrads(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  options?: SoftmaxOptions,
+): SoftmaxLossAndGrads {
+  checkSoftmaxOptionNames(options);
+  return nativeAddon(softmaxDevice(options)).softmaxLossAndGrads(x, y, dim, tPrime, options);
+}
+
+/** The softmax loss alone: one pass. */
+export function softmaxLossValue(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  options?: SoftmaxOptions,
+): number {
+  checkSoftmaxOptionNames(options);
+  return nativeAddon(softmaxDevice(options)).softmaxLoss(x, y, dim, tPrime, options);
 }
 
 /** What this build computes with: the CPU engine, and whether a CUDA device is usable. */

@@ -124,7 +124,7 @@ for (const backend of BACKENDS) {
             yt,
           ]);
         });
-      for (let i = 0; i < 100; i++) step(); // warm up allocators
+      for (let i = 0; i < 1000; i++) step(); // TensorFlow's allocator grows during the first ~1000 calls
       global.gc?.();
       const tensors = tf.memory().numTensors;
       const rss = process.memoryUsage().rss;

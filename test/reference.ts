@@ -142,3 +142,56 @@ interface TestVector {
 export function loadTestVector(): TestVector | undefined {
   return fs.existsSync(VECTOR) ? (JSON.parse(fs.readFileSync(VECTOR, 'utf8')) as TestVector) : undefined;
 }
+
+/** Float64 reference of the CLIP softmax loss (positives on the diagonal, N = M). */
+export function referenceSoftmax(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dim: number,
+  tPrime: number,
+): Omit<ReferenceResult, 'dBias'> {
+  const n = x.length / dim;
+  const t = Math.exp(tPrime);
+  const logits = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += (x[i * dim + k] as number) * (y[j * dim + k] as number);
+      logits[i * n + j] = t * dot;
+    }
+  }
+  const lse = (at: (k: number) => number): number => {
+    let max = -Infinity;
+    for (let k = 0; k < n; k++) max = Math.max(max, at(k));
+    let s = 0;
+    for (let k = 0; k < n; k++) s += Math.exp(at(k) - max);
+    return max + Math.log(s);
+  };
+  const rowLse = Array.from({ length: n }, (_, i) => lse((j) => logits[i * n + j] as number));
+  const colLse = Array.from({ length: n }, (_, j) => lse((i) => logits[i * n + j] as number));
+  const r = {
+    loss: 0,
+    dx: new Float64Array(n * dim),
+    dy: new Float64Array(n * dim),
+    dTPrime: 0,
+    dTPrimeScale: 0,
+  };
+  for (let i = 0; i < n; i++)
+    r.loss += (rowLse[i] as number) + (colLse[i] as number) - 2 * (logits[i * n + i] as number);
+  r.loss /= 2 * n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const l = logits[i * n + j] as number;
+      const g =
+        (Math.exp(l - (rowLse[i] as number)) + Math.exp(l - (colLse[j] as number)) - (i === j ? 2 : 0)) /
+        (2 * n);
+      r.dTPrime += g * l;
+      r.dTPrimeScale += t * Math.abs(g);
+      for (let k = 0; k < dim; k++) {
+        r.dx[i * dim + k] = (r.dx[i * dim + k] as number) + t * g * (y[j * dim + k] as number);
+        r.dy[j * dim + k] = (r.dy[j * dim + k] as number) + t * g * (x[i * dim + k] as number);
+      }
+    }
+  }
+  return r;
+}

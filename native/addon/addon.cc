@@ -1,5 +1,6 @@
 // N-API entry points: lossAndGrads (sync), lossAndGradsAsync (Promise, runs on
-// the libuv pool), loss (loss only) and backendInfo. Inputs are read in place.
+// the libuv pool), loss (loss only), softmaxLossAndGrads, softmaxLoss and
+// backendInfo. Inputs are read in place.
 // The same file makes the CPU module and the CUDA module; backend.h is what
 // differs between them.
 #include <napi.h>
@@ -54,19 +55,28 @@ double guarded(Napi::Env env, Compute&& compute) {
   }
 }
 
+template <Loss kLoss>
 Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CallArguments args = readCallArguments(info);
+  CallArguments args = readCallArguments(info, kLoss);
   GradientArrays arrays = allocateGradients(env, args.request.inputs);
   Gradients grads = gradientsInto(arrays);
-  const double loss = guarded(env, [&] { return backendLossAndGrads(args.request, grads); });
-  return resultObject(env, loss, arrays, grads);
+  const double loss = guarded(env, [&] {
+    return kLoss == Loss::kSigmoid ? backendLossAndGrads(args.request, grads)
+                                   : backendSoftmaxLossAndGrads(args.request, grads);
+  });
+  Napi::Object result = resultObject(env, loss, arrays, grads);
+  if (kLoss == Loss::kSoftmax) result.Delete("dBias");  // this loss has no bias
+  return result;
 }
 
-Napi::Value Loss(const Napi::CallbackInfo& info) {
+template <Loss kLoss>
+Napi::Value LossOnly(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CallArguments args = readCallArguments(info);
-  const double loss = guarded(env, [&] { return backendLoss(args.request); });
+  CallArguments args = readCallArguments(info, kLoss);
+  const double loss = guarded(env, [&] {
+    return kLoss == Loss::kSigmoid ? backendLoss(args.request) : backendSoftmaxLoss(args.request);
+  });
   return Napi::Number::New(env, loss);
 }
 
@@ -116,7 +126,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
 
 Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CallArguments args = readCallArguments(info);
+  CallArguments args = readCallArguments(info, Loss::kSigmoid);
   GradientArrays arrays = allocateGradients(env, args.request.inputs);
   auto* worker = new LossAndGradsWorker(env, args, arrays);  // deletes itself
   Napi::Promise promise = worker->promise();
@@ -131,10 +141,14 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("lossAndGrads", Napi::Function::New(env, LossAndGrads, "lossAndGrads"));
+  exports.Set("lossAndGrads",
+              Napi::Function::New(env, LossAndGrads<Loss::kSigmoid>, "lossAndGrads"));
   exports.Set("lossAndGradsAsync",
               Napi::Function::New(env, LossAndGradsAsync, "lossAndGradsAsync"));
-  exports.Set("loss", Napi::Function::New(env, Loss, "loss"));
+  exports.Set("loss", Napi::Function::New(env, LossOnly<Loss::kSigmoid>, "loss"));
+  exports.Set("softmaxLossAndGrads",
+              Napi::Function::New(env, LossAndGrads<Loss::kSoftmax>, "softmaxLossAndGrads"));
+  exports.Set("softmaxLoss", Napi::Function::New(env, LossOnly<Loss::kSoftmax>, "softmaxLoss"));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
   return exports;
 }

@@ -83,7 +83,7 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
 
 }  // namespace
 
-CallArguments readCallArguments(const Napi::CallbackInfo& info) {
+CallArguments readCallArguments(const Napi::CallbackInfo& info, Loss loss) {
   Napi::Env env = info.Env();
   CallArguments args;
   args.x = readMatrix(env, info[0], "x");
@@ -105,10 +105,17 @@ CallArguments readCallArguments(const Napi::CallbackInfo& info) {
   args.request.inputs.m = yLength / d;
   args.request.inputs.dim = d;
   args.request.inputs.tPrime = readFinite(env, info[3], "tPrime");
-  args.request.inputs.bias = readFinite(env, info[4], "bias");
   if (std::exp(args.request.inputs.tPrime) > 1e30)
     throwRange(env, "tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
-  readOptions(env, info[5], args);
+  if (loss == Loss::kSigmoid) {
+    args.request.inputs.bias = readFinite(env, info[4], "bias");
+    readOptions(env, info[5], args);
+  } else {
+    if (args.request.inputs.n != args.request.inputs.m)
+      throwRange(env,
+                 "x and y must have the same number of rows: the softmax loss pairs x_i with y_i");
+    readOptions(env, info[4], args);
+  }
   return args;
 }
 

@@ -23,7 +23,9 @@ struct CallArguments {
   Napi::Float32Array y;
 };
 
-// (x, y, dim, tPrime, bias, options?)
-CallArguments readCallArguments(const Napi::CallbackInfo& info);
+enum class Loss { kSigmoid, kSoftmax };
+
+// Sigmoid: (x, y, dim, tPrime, bias, options?); softmax: (x, y, dim, tPrime, options?).
+CallArguments readCallArguments(const Napi::CallbackInfo& info, Loss loss);
 
 }  // namespace siglip::addon

@@ -12,6 +12,8 @@ namespace siglip::addon {
 // Both throw std::invalid_argument for a bad request, std::exception otherwise.
 double backendLoss(const Request& request);
 double backendLossAndGrads(const Request& request, Gradients& grads);
+double backendSoftmaxLoss(const Request& request);
+double backendSoftmaxLossAndGrads(const Request& request, Gradients& grads);
 
 // Fills backendInfo()'s object.
 void describeBackend(Napi::Object& info);

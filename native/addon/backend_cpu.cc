@@ -1,6 +1,7 @@
 #include <stdexcept>
 
 #include "../core/backend_info.h"
+#include "../core/softmax.h"
 #include "backend.h"
 
 namespace siglip::addon {
@@ -20,6 +21,22 @@ double backendLoss(const Request& request) {
 double backendLossAndGrads(const Request& request, Gradients& grads) {
   requireFloat32(request);
   return computeLossAndGrads(request.inputs, grads, request.options);
+}
+
+namespace {
+SoftmaxInputs softmaxInputs(const Request& request) {
+  requireFloat32(request);
+  const LossInputs& in = request.inputs;
+  return {in.x, in.y, in.n, in.dim, in.tPrime};
+}
+}  // namespace
+
+double backendSoftmaxLoss(const Request& request) {
+  return computeSoftmaxLoss(softmaxInputs(request), request.options);
+}
+
+double backendSoftmaxLossAndGrads(const Request& request, Gradients& grads) {
+  return computeSoftmaxLossAndGrads(softmaxInputs(request), grads, request.options);
 }
 
 void describeBackend(Napi::Object& info) {

@@ -58,6 +58,14 @@ double backendLossAndGrads(const Request& request, Gradients& grads) {
   return run(request, &grads);
 }
 
+double backendSoftmaxLoss(const Request&) {
+  throw std::invalid_argument("the softmax loss runs on device 'cpu' only (no CUDA kernel yet)");
+}
+
+double backendSoftmaxLossAndGrads(const Request& request, Gradients&) {
+  return backendSoftmaxLoss(request);
+}
+
 void describeBackend(Napi::Object& info) {
   info.Set("device", "cuda");
   info.Set("engine", "wmma-chunked");

@@ -1,34 +1,12 @@
 #include "sigmoid_epilogue.h"
 
 #include <cstdint>
-#include <cstring>
 
+#include "fast_math.h"
 #include "simd.h"
 
 namespace siglip {
 namespace {
-
-// exp(-a) for a >= 0, branch-free so that loops over it vectorize. Cephes-style
-// range reduction and polynomial; relative error ~1e-7. a >= 87 gives 0.
-SIGLIP_INLINE float expNegative(float a) {
-  a = a < 87.0f ? a : 87.0f;  // also maps NaN to 87; NaN is restored by the caller
-  const float x = -a;
-  const float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
-  const float n = (x * 1.44269504088896341f + kRound) - kRound;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float pow2;
-  std::memcpy(&pow2, &bits, sizeof pow2);
-  return p * pow2;
-}
 
 // log(1 + e) for e in [0, 1], accurate also for tiny e (where 1 + e rounds to
 // 1): 2 atanh(s) with s = e / (2 + e) <= 1/3, as an odd series in s.

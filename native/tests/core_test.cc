@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/siglip.h"
+#include "../core/softmax.h"
 
 namespace {
 
@@ -177,6 +178,93 @@ void testValidation() {
   expect(throwsNaming({v, v, 2, 2, 2, 0, INFINITY, {}}, "bias"), "infinite bias rejected");
 }
 
+struct SoftmaxReference {
+  double loss = 0, dTPrime = 0;
+  std::vector<double> dx, dy;
+};
+
+SoftmaxReference softmaxReference(const std::vector<float>& x, const std::vector<float>& y,
+                                  int64_t n, int64_t d, double tPrime) {
+  const double t = std::exp(tPrime);
+  std::vector<double> logits(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int64_t k = 0; k < d; ++k) dot += double(x[i * d + k]) * y[j * d + k];
+      logits[i * n + j] = t * dot;
+    }
+  std::vector<double> rowLse(n), colLse(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double rm = -INFINITY, cm = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) {
+      rm = std::max(rm, logits[i * n + j]);
+      cm = std::max(cm, logits[j * n + i]);
+    }
+    double rs = 0, cs = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      rs += std::exp(logits[i * n + j] - rm);
+      cs += std::exp(logits[j * n + i] - cm);
+    }
+    rowLse[i] = rm + std::log(rs);
+    colLse[i] = cm + std::log(cs);
+  }
+  SoftmaxReference ref;
+  ref.dx.assign(n * d, 0);
+  ref.dy.assign(n * d, 0);
+  for (int64_t i = 0; i < n; ++i) ref.loss += rowLse[i] + colLse[i] - 2 * logits[i * n + i];
+  ref.loss /= 2.0 * n;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const double l = logits[i * n + j];
+      const double g =
+          (std::exp(l - rowLse[i]) + std::exp(l - colLse[j]) - (i == j ? 2 : 0)) / (2.0 * n);
+      ref.dTPrime += g * l;
+      for (int64_t k = 0; k < d; ++k) {
+        ref.dx[i * d + k] += t * g * y[j * d + k];
+        ref.dy[j * d + k] += t * g * x[i * d + k];
+      }
+    }
+  return ref;
+}
+
+void checkSoftmaxCase(int64_t n, int64_t d, double tPrime, int threads) {
+  std::mt19937 rng(unsigned(n * 31 + d * 7 + threads));
+  const auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, n, d);
+  siglip::SoftmaxInputs in{x.data(), y.data(), n, d, tPrime};
+  std::vector<float> dx(n * d, NAN), dy(n * d, NAN);
+  siglip::Gradients g{dx.data(), dy.data()};
+  const double loss = siglip::computeSoftmaxLossAndGrads(in, g, {threads});
+  const double lossOnly = siglip::computeSoftmaxLoss(in, {threads});
+  const SoftmaxReference ref = softmaxReference(x, y, n, d, tPrime);
+  char name[120];
+  std::snprintf(name, sizeof name, "softmax n=%lld d=%lld t'=%g threads=%d", (long long)n,
+                (long long)d, tPrime, threads);
+  const double tol = 1e-5;
+  expect(relError(loss, ref.loss) <= tol, std::string(name) + " loss");
+  expect(relError(lossOnly, ref.loss) <= tol, std::string(name) + " loss-only");
+  expect(relError(dx.data(), ref.dx) <= tol, std::string(name) + " dx");
+  expect(relError(dy.data(), ref.dy) <= tol, std::string(name) + " dy");
+  // dTPrime = sum G * logit, with sum |G| <= 2 and |logit| <= t for unit rows: accurate
+  // relative to t, as float32 dot products are (see the sigmoid case).
+  const double scale = std::exp(tPrime);
+  expect(std::fabs(g.dTPrime - ref.dTPrime) <= tol * std::max(std::fabs(ref.dTPrime), scale),
+         std::string(name) + " dTPrime");
+}
+
+void testSoftmax() {
+  for (int64_t n : {1, 2, 63, 128, 129, 300})
+    for (int64_t d : {1, 17, 40})
+      for (int threads : {1, 3}) checkSoftmaxCase(n, d, std::log(10.0), threads);
+  for (double tPrime : {0.0, std::log(100.0), std::log(1e3)}) checkSoftmaxCase(150, 24, tPrime, 2);
+  std::mt19937 rng(3);
+  auto x = randomRows(rng, 20, 8);
+  const auto y = randomRows(rng, 20, 8);
+  x[9] = NAN;
+  expect(std::isnan(siglip::computeSoftmaxLoss({x.data(), y.data(), 20, 8, 1.0}, {2})),
+         "softmax: NaN input gives a NaN loss");
+}
+
 }  // namespace
 
 int main() {
@@ -184,6 +272,7 @@ int main() {
   testDeterminism();
   testExtremeAndNonFinite();
   testValidation();
+  testSoftmax();
   std::printf("core: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
