@@ -11,10 +11,13 @@ export interface BackendChoice {
   unavailable?: string;
 }
 
+/** The whole @tensorflow/tfjs-node module (with tfjs-layers), when it loads. */
+export let tfjsNode: unknown;
+
 function loadTfjsNode(): string | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
+    tfjsNode = require('@tensorflow/tfjs-node');
     return undefined;
   } catch (error) {
     if (process.env.SIGLIP_REQUIRE_TFJS_NODE === '1') throw error;

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `npm start`: trains the dual encoder with siglipLoss on the generated shapes
+// dataset (about two minutes on 2 cores) and reports zero-shot retrieval on
+// caption combinations held out of training.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { SIGLIP_DEFAULT_BIAS, SIGLIP_DEFAULT_T_PRIME, backendInfo } = require('..');
+const { createProgress } = require('../bench/lib/progress');
+const { scenes: makeScenes } = require('./dataset');
+const { evaluate, train } = require('./train');
+
+const BATCH = 128;
+const EXAMPLES = Number(process.env.DEMO_EXAMPLES ?? 256000);
+
+function loadTfjsNode() {
+  try {
+    return require('@tensorflow/tfjs-node');
+  } catch (error) {
+    console.error(
+      `The demo trains on @tensorflow/tfjs-node, which is not installed (${error.message.split('\n')[0]}).\n` +
+        'Install it with `npm install @tensorflow/tfjs-node` (or, without network access to libtensorflow, ' +
+        '`bash ../shared/tools/provision-tfjs-node.sh .`).',
+    );
+    process.exit(1);
+  }
+}
+
+function main() {
+  const tf = loadTfjsNode();
+  const scenes = makeScenes(7);
+  console.log(
+    `shapes dataset: ${scenes.train.length} training scene combinations, ${scenes.heldOut.length} held out; ` +
+      `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}`,
+  );
+  const progress = createProgress(Math.round(EXAMPLES / BATCH), 'train');
+  const started = Date.now();
+  const { model, history, steps } = train(tf, {
+    scenes,
+    batchSize: BATCH,
+    examples: EXAMPLES,
+    tPrime: SIGLIP_DEFAULT_T_PRIME,
+    bias: SIGLIP_DEFAULT_BIAS,
+    onStep: (step, total, loss) => {
+      for (let s = step - 9; s <= step; s++) if (s >= 1) progress.step(`loss ${loss.toFixed(3)}`);
+    },
+  });
+  progress.finish();
+  const seconds = (Date.now() - started) / 1000;
+  const result = evaluate(tf, model, scenes.heldOut);
+  const t = Math.exp(model.scalars.tPrime.dataSync()[0]);
+  const b = model.scalars.bias.dataSync()[0];
+  console.log(
+    `trained ${steps} steps of ${BATCH} in ${seconds.toFixed(0)} s; final loss ${history.at(-1).loss.toFixed(3)}; ` +
+      `learned t = ${t.toFixed(2)}, b = ${b.toFixed(2)}`,
+  );
+  console.log(
+    `held-out zero-shot retrieval among ${result.candidates} unseen combinations (chance ${(100 * result.chance).toFixed(1)}%): ` +
+      `image->text ${(100 * result.imageToText).toFixed(1)}%, text->image ${(100 * result.textToImage).toFixed(1)}%`,
+  );
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const report = {
+    batchSize: BATCH,
+    examples: EXAMPLES,
+    steps,
+    seconds,
+    finalLoss: history.at(-1).loss,
+    t,
+    b,
+    ...result,
+    history,
+  };
+  fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(report, null, 1) + '\n');
+  console.log('report: demo/results/report.json');
+  model.dispose();
+}
+
+main();
