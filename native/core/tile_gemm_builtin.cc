@@ -52,14 +52,6 @@ SIGLIP_INLINE void accumulateRows(float* out, const float* coef, int64_t coefRow
 
 }  // namespace
 
-void packTransposed(float* dst, const float* src, int64_t cols, int64_t dim, int64_t width) {
-  for (int64_t k = 0; k < dim; ++k) {
-    float* line = dst + k * width;
-    for (int64_t c = 0; c < cols; ++c) line[c] = src[c * dim + k];
-    std::fill(line + cols, line + width, 0.0f);
-  }
-}
-
 void tileDot(float* s, const float* a, int64_t rows, const float* bPacked, int64_t dim,
              int64_t width) {
   std::fill(s, s + rows * width, 0.0f);

@@ -17,14 +17,6 @@ void singleThreaded() {
 }
 }  // namespace
 
-void packTransposed(float* dst, const float* src, int64_t cols, int64_t dim, int64_t width) {
-  for (int64_t k = 0; k < dim; ++k) {
-    float* line = dst + k * width;
-    for (int64_t c = 0; c < cols; ++c) line[c] = src[c * dim + k];
-    for (int64_t c = cols; c < width; ++c) line[c] = 0.0f;
-  }
-}
-
 void tileDot(float* s, const float* a, int64_t rows, const float* bPacked, int64_t dim,
              int64_t width) {
   singleThreaded();
