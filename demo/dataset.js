@@ -11,8 +11,10 @@ const COLORS = {
   green: [0.15, 0.75, 0.2],
   blue: [0.15, 0.3, 0.95],
   yellow: [0.95, 0.85, 0.1],
+  purple: [0.6, 0.2, 0.75],
+  cyan: [0.1, 0.8, 0.85],
 };
-const SHAPES = ['circle', 'square', 'triangle'];
+const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
 const SIZES = ['small', 'large'];
 const VOCABULARY = ['<pad>', 'a', 'left', 'of', ...SIZES, ...Object.keys(COLORS), ...SHAPES];
 const CAPTION_LENGTH = 10; // a SIZE COLOR SHAPE left of a SIZE COLOR SHAPE
@@ -27,18 +29,26 @@ function rng(seed) {
   };
 }
 
-/** Every object: [size, color, shape]. */
-function objects() {
+/** Every object [size, color, shape] over the first `colors` colours and `shapes` shapes. */
+function objects(colors, shapes) {
   const out = [];
-  for (const size of SIZES)
-    for (const color of Object.keys(COLORS)) for (const shape of SHAPES) out.push([size, color, shape]);
+  for (const size of SIZES) {
+    for (const color of Object.keys(COLORS).slice(0, colors)) {
+      for (const shape of SHAPES.slice(0, shapes)) out.push([size, color, shape]);
+    }
+  }
   return out;
 }
 
-/** All (left, right) scenes, split into training and held-out combinations. */
-function scenes(seed, heldOutFraction = 0.2) {
+/**
+ * All (left, right) scenes, split into training and held-out combinations. The
+ * demo's world has 4 colours and 3 shapes (576 scenes); the study's harder one
+ * all 6 and 4 (2304).
+ */
+function scenes(seed, { heldOutFraction = 0.2, colors = 4, shapes = 3 } = {}) {
   const all = [];
-  for (const left of objects()) for (const right of objects()) all.push({ left, right });
+  for (const left of objects(colors, shapes))
+    for (const right of objects(colors, shapes)) all.push({ left, right });
   const random = rng(seed);
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -74,6 +84,7 @@ function drawObject(pixels, [size, color, shape], cx, cy) {
       let inside;
       if (shape === 'circle') inside = dx * dx + dy * dy <= r * r;
       else if (shape === 'square') inside = Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85;
+      else if (shape === 'diamond') inside = Math.abs(dx) + Math.abs(dy) <= r;
       else inside = dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= ((dy + r) / (1.8 * r)) * r;
       if (inside) for (let c = 0; c < 3; c++) pixels[(y * SIZE + x) * 3 + c] = rgb[c];
     }

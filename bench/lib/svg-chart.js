@@ -21,7 +21,8 @@ function logTicks(lo, hi) {
 
 /**
  * series: [{ name, points: [[x, y], ...], dashed? }]; marks: [{ x, y, label }]
- * (a failed run, say). formatX / formatY label the ticks.
+ * (a failed run, say). formatX / formatY label the ticks. The x axis is
+ * logarithmic; so is y unless linearY = [min, max] is given.
  */
 function lineChart({
   title,
@@ -32,6 +33,7 @@ function lineChart({
   formatX = String,
   formatY = String,
   hLines = [],
+  linearY,
 }) {
   const width = 760;
   const height = 460;
@@ -43,15 +45,15 @@ function lineChart({
       hLines.map((h) => [NaN, h.y]),
     );
   const xs = all.map((p) => p[0]).filter((v) => v > 0);
-  const ys = all.map((p) => p[1]).filter((v) => v > 0);
+  const ys = all.map((p) => p[1]).filter((v) => v > 0 || linearY);
   const [x0, x1] = [Math.min(...xs) / 1.3, Math.max(...xs) * 1.3];
-  const [y0, y1] = [Math.min(...ys) / 1.6, Math.max(...ys) * 1.6];
+  const [y0, y1] = linearY ? linearY : [Math.min(...ys) / 1.6, Math.max(...ys) * 1.6];
   const px = (v) =>
     m.left + ((Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0))) * (width - m.left - m.right);
-  const py = (v) =>
-    height -
-    m.bottom -
-    ((Math.log(v) - Math.log(y0)) / (Math.log(y1) - Math.log(y0))) * (height - m.top - m.bottom);
+  const yFraction = linearY
+    ? (v) => (v - y0) / (y1 - y0)
+    : (v) => (Math.log(v) - Math.log(y0)) / (Math.log(y1) - Math.log(y0));
+  const py = (v) => height - m.bottom - yFraction(v) * (height - m.top - m.bottom);
   const out = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
@@ -60,7 +62,8 @@ function lineChart({
   out.push(
     `<text x="${width / 2 - m.right / 2 + m.left / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold">${escape(title)}</text>`,
   );
-  for (const t of logTicks(y0, y1)) {
+  const yTicks = linearY ? Array.from({ length: 11 }, (_, i) => y0 + ((y1 - y0) * i) / 10) : logTicks(y0, y1);
+  for (const t of yTicks) {
     out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e4e4e4"/>`);
     out.push(
       `<text x="${m.left - 8}" y="${py(t) + 4}" text-anchor="end" fill="#444">${escape(formatY(t))}</text>`,
