@@ -5,6 +5,7 @@ export {
   siglipLossAndGradsAsync,
   siglipLossValue,
   softmaxLossAndGrads,
+  softmaxLossAndGradsAsync,
   softmaxLossValue,
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,

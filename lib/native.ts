@@ -63,6 +63,7 @@ export interface NativeAddon {
   lossAndGradsAsync: Call<Promise<SiglipLossAndGrads>>;
   loss: Call<number>;
   softmaxLossAndGrads: SoftmaxCall<SoftmaxLossAndGrads>;
+  softmaxLossAndGradsAsync: SoftmaxCall<Promise<SoftmaxLossAndGrads>>;
   softmaxLoss: SoftmaxCall<number>;
   backendInfo(): CpuInfo | CudaInfo;
 }

@@ -84,6 +84,22 @@ export function softmaxLossAndGrads(
   return nativeAddon(softmaxDevice(options)).softmaxLossAndGrads(x, y, dim, tPrime, options);
 }
 
+/** As softmaxLossAndGrads, off the event loop (x and y are referenced, not copied). */
+export function softmaxLossAndGradsAsync(
+  x: Float32Array,
+  y: Float32Array,
+  dim: number,
+  tPrime: number,
+  options?: SoftmaxOptions,
+): Promise<SoftmaxLossAndGrads> {
+  try {
+    checkSoftmaxOptionNames(options);
+    return nativeAddon(softmaxDevice(options)).softmaxLossAndGradsAsync(x, y, dim, tPrime, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** The softmax loss alone: one pass. */
 export function softmaxLossValue(
   x: Float32Array,

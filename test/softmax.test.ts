@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 
-import { softmaxLoss, softmaxLossAndGrads, softmaxLossValue, SOFTMAX_DEFAULT_T_PRIME } from '../dist/index';
+import {
+  softmaxLoss,
+  softmaxLossAndGrads,
+  softmaxLossAndGradsAsync,
+  softmaxLossValue,
+  SOFTMAX_DEFAULT_T_PRIME,
+} from '../dist/index';
 import { BACKENDS, tf, useBackend } from './backends';
 import { referenceSoftmax, relativeError, rng, unitRows } from './reference';
 
@@ -41,6 +47,20 @@ describe('softmax raw API matches the float64 reference', () => {
     test(`extreme logits t'=${tPrime.toFixed(2)}`, () => check(150, 24, tPrime, 3, seed++));
   }
   for (const threads of [1, 3, 7]) test(`threads=${threads}`, () => check(260, 20, 2, threads, seed++));
+});
+
+test('softmax async gives the sync result', async () => {
+  const random = rng(41);
+  const x = unitRows(random, 150, 32);
+  const y = unitRows(random, 150, 32);
+  const sync = softmaxLossAndGrads(x, y, 32, 2, { threads: 2 });
+  const result = await softmaxLossAndGradsAsync(x, y, 32, 2, { threads: 2 });
+  assert.equal(result.loss, sync.loss);
+  assert.deepEqual(result.dx, sync.dx);
+  assert.deepEqual(result.dy, sync.dy);
+  assert.equal(result.dTPrime, sync.dTPrime);
+  assert.equal('dBias' in result, false);
+  await assert.rejects(softmaxLossAndGradsAsync(x, y.subarray(0, 32), 32, 2), RangeError);
 });
 
 test('the softmax loss rejects bad input, naming the argument', () => {

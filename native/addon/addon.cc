@@ -1,5 +1,5 @@
 // N-API entry points: lossAndGrads (sync), lossAndGradsAsync (Promise, runs on
-// the libuv pool), loss (loss only), softmaxLossAndGrads, softmaxLoss and
+// the libuv pool), loss (loss only), the softmax loss's three counterparts and
 // backendInfo. Inputs are read in place.
 // The same file makes the CPU module and the CUDA module; backend.h is what
 // differs between them.
@@ -56,18 +56,27 @@ double guarded(Napi::Env env, Compute&& compute) {
 }
 
 template <Loss kLoss>
+double runWithGrads(const Request& request, Gradients& grads) {
+  return kLoss == Loss::kSigmoid ? backendLossAndGrads(request, grads)
+                                 : backendSoftmaxLossAndGrads(request, grads);
+}
+
+template <Loss kLoss>
+Napi::Object lossResult(Napi::Env env, double loss, const GradientArrays& arrays,
+                        const Gradients& grads) {
+  Napi::Object result = resultObject(env, loss, arrays, grads);
+  if (kLoss == Loss::kSoftmax) result.Delete("dBias");  // this loss has no bias
+  return result;
+}
+
+template <Loss kLoss>
 Napi::Value LossAndGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallArguments args = readCallArguments(info, kLoss);
   GradientArrays arrays = allocateGradients(env, args.request.inputs);
   Gradients grads = gradientsInto(arrays);
-  const double loss = guarded(env, [&] {
-    return kLoss == Loss::kSigmoid ? backendLossAndGrads(args.request, grads)
-                                   : backendSoftmaxLossAndGrads(args.request, grads);
-  });
-  Napi::Object result = resultObject(env, loss, arrays, grads);
-  if (kLoss == Loss::kSoftmax) result.Delete("dBias");  // this loss has no bias
-  return result;
+  const double loss = guarded(env, [&] { return runWithGrads<kLoss>(args.request, grads); });
+  return lossResult<kLoss>(env, loss, arrays, grads);
 }
 
 template <Loss kLoss>
@@ -82,6 +91,7 @@ Napi::Value LossOnly(const Napi::CallbackInfo& info) {
 
 // Holds references to the inputs and the preallocated outputs for the
 // duration of the work, so the garbage collector cannot free them.
+template <Loss kLoss>
 class LossAndGradsWorker : public Napi::AsyncWorker {
  public:
   LossAndGradsWorker(Napi::Env env, const CallArguments& args, const GradientArrays& arrays)
@@ -100,7 +110,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      loss_ = backendLossAndGrads(request_, grads_);
+      loss_ = runWithGrads<kLoss>(request_, grads_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -111,7 +121,7 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
     Napi::Array kept = keepAlive_.Value();
     GradientArrays arrays{kept.Get(2u).As<Napi::Float32Array>(),
                           kept.Get(3u).As<Napi::Float32Array>()};
-    deferred_.Resolve(resultObject(env, loss_, arrays, grads_));
+    deferred_.Resolve(lossResult<kLoss>(env, loss_, arrays, grads_));
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
@@ -124,11 +134,12 @@ class LossAndGradsWorker : public Napi::AsyncWorker {
   double loss_ = 0;
 };
 
+template <Loss kLoss>
 Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CallArguments args = readCallArguments(info, Loss::kSigmoid);
+  CallArguments args = readCallArguments(info, kLoss);
   GradientArrays arrays = allocateGradients(env, args.request.inputs);
-  auto* worker = new LossAndGradsWorker(env, args, arrays);  // deletes itself
+  auto* worker = new LossAndGradsWorker<kLoss>(env, args, arrays);  // deletes itself
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -144,7 +155,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossAndGrads",
               Napi::Function::New(env, LossAndGrads<Loss::kSigmoid>, "lossAndGrads"));
   exports.Set("lossAndGradsAsync",
-              Napi::Function::New(env, LossAndGradsAsync, "lossAndGradsAsync"));
+              Napi::Function::New(env, LossAndGradsAsync<Loss::kSigmoid>, "lossAndGradsAsync"));
+  exports.Set(
+      "softmaxLossAndGradsAsync",
+      Napi::Function::New(env, LossAndGradsAsync<Loss::kSoftmax>, "softmaxLossAndGradsAsync"));
   exports.Set("loss", Napi::Function::New(env, LossOnly<Loss::kSigmoid>, "loss"));
   exports.Set("softmaxLossAndGrads",
               Napi::Function::New(env, LossAndGrads<Loss::kSoftmax>, "softmaxLossAndGrads"));
