@@ -1,6 +1,6 @@
 // The public API with device 'cuda' on a GPU machine: agreement with the CPU
 // pass, and the tfjs op when tfjs is present. Run from a package copy
-// (.device/pkg) with the carried Node: see bench/gpu/README.md.
+// (.device/pkg) with the carried Node: see bench/gpu/NOTES.md.
 'use strict';
 const { backendInfo, siglipLossAndGrads, siglipLossAndGradsAsync } = require(process.cwd());
 

@@ -4,7 +4,7 @@
 # session). From the repository root:  bash bench/gpu/run.sh [OUT_DIR]
 # Builds the C interface with sm_90, runs check.py (correctness, then timings
 # against PyTorch in the same run) and, if .device/node.xz and .device/pkg were
-# carried (see bench/gpu/README.md), the Node API on the GPU.
+# carried (see bench/gpu/NOTES.md, "Running the check"), the Node API on the GPU.
 set -uo pipefail
 OUT_DIR=${1:-${OUT:-/tmp/siglip-gpu}}
 mkdir -p "$OUT_DIR"
