@@ -19,6 +19,15 @@ export {
 /** backendInfo(): the CPU engine and the CUDA device, if any. */
 export type BackendInfo = CpuInfo & { cuda: CudaInfo };
 
+/** Argument errors of an async call become a rejected promise, as its callers expect. */
+function rejectingSyncErrors<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * Loss and all four gradients in one blockwise pass. x is [N x dim] and y is
  * [M x dim], row-major; they are read in place, never copied.
@@ -47,12 +56,10 @@ export function siglipLossAndGradsAsync(
   bias: number,
   options?: SiglipOptions,
 ): Promise<SiglipLossAndGrads> {
-  try {
+  return rejectingSyncErrors(() => {
     checkOptionNames(options);
     return nativeAddon(options?.device).lossAndGradsAsync(x, y, dim, tPrime, bias, options);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /** The loss alone (evaluation): no gradient buffers. */
@@ -92,12 +99,10 @@ export function softmaxLossAndGradsAsync(
   tPrime: number,
   options?: SoftmaxOptions,
 ): Promise<SoftmaxLossAndGrads> {
-  try {
+  return rejectingSyncErrors(() => {
     checkSoftmaxOptionNames(options);
     return nativeAddon(softmaxDevice(options)).softmaxLossAndGradsAsync(x, y, dim, tPrime, options);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /** The softmax loss alone: one pass. */
