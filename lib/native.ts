@@ -100,8 +100,15 @@ function cuda(): NativeAddon | Error {
   return cudaAddon;
 }
 
-function cudaUsable(addon: NativeAddon | Error): addon is NativeAddon {
-  return !(addon instanceof Error) && (addon.backendInfo() as CudaInfo).available;
+let autoAddon: NativeAddon | undefined;
+
+/** device 'auto': CUDA when a device is usable, else the CPU; decided once per process. */
+function auto(): NativeAddon {
+  if (autoAddon === undefined) {
+    const addon = cuda();
+    autoAddon = !(addon instanceof Error) && (addon.backendInfo() as CudaInfo).available ? addon : cpu();
+  }
+  return autoAddon;
 }
 
 /** The addon that options.device asks for. */
@@ -114,10 +121,8 @@ export function nativeAddon(device: Device | undefined = 'cpu'): NativeAddon {
       if (addon instanceof Error) throw addon;
       return addon; // its calls say clearly when no device is present
     }
-    case 'auto': {
-      const addon = cuda();
-      return cudaUsable(addon) ? addon : cpu();
-    }
+    case 'auto':
+      return auto();
     default:
       throw new RangeError(`options.device must be 'cpu', 'cuda' or 'auto', got ${String(device)}`);
   }

@@ -27,10 +27,10 @@ SiglipCudaProblem problemOf(const Request& request) {
 }
 
 void requireDevice() {
-  if (siglip_cuda_device_count() <= 0)
-    throw std::runtime_error(
-        std::string("device 'cuda' requested, but ") +
-        (siglip_cuda_device_count() < 0 ? siglip_cuda_last_error() : "no CUDA device is present"));
+  const int count = siglip_cuda_device_count();
+  if (count <= 0)
+    throw std::runtime_error(std::string("device 'cuda' requested, but ") +
+                             (count < 0 ? siglip_cuda_last_error() : "no CUDA device is present"));
 }
 
 // grads null: loss only.
