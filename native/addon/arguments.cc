@@ -1,7 +1,9 @@
 #include "arguments.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace siglip::addon {
 namespace {
@@ -39,6 +41,16 @@ double readInteger(Napi::Env env, Napi::Value value, const char* name) {
   return v;
 }
 
+// One of a few named values: a string option, or a RangeError with `message`.
+template <typename Value>
+Value readChoice(Napi::Env env, Napi::Value value, const char* message,
+                 std::initializer_list<std::pair<const char*, Value>> choices) {
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  for (const auto& [choice, result] : choices)
+    if (name == choice) return result;
+  throwRange(env, message);
+}
+
 void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
   if (value.IsUndefined() || value.IsNull()) return;
   if (!value.IsObject() || value.IsArray() || value.IsFunction())
@@ -47,14 +59,9 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
 
   Napi::Value positives = options.Get("positives");
   if (!positives.IsUndefined()) {
-    const std::string kind = positives.IsString() ? positives.As<Napi::String>().Utf8Value() : "";
-    if (kind == "diagonal") {
-      args.request.inputs.positives.kind = PositivePairs::Kind::kDiagonal;
-    } else if (kind == "none") {
-      args.request.inputs.positives.kind = PositivePairs::Kind::kNone;
-    } else {
-      throwRange(env, "options.positives must be 'diagonal' or 'none'");
-    }
+    args.request.inputs.positives.kind = readChoice<PositivePairs::Kind>(
+        env, positives, "options.positives must be 'diagonal' or 'none'",
+        {{"diagonal", PositivePairs::Kind::kDiagonal}, {"none", PositivePairs::Kind::kNone}});
   }
   Napi::Value offset = options.Get("positiveOffset");
   if (!offset.IsUndefined())
@@ -62,16 +69,11 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
         static_cast<int64_t>(readInteger(env, offset, "options.positiveOffset"));
   Napi::Value precision = options.Get("precision");
   if (!precision.IsUndefined()) {
-    const std::string name = precision.IsString() ? precision.As<Napi::String>().Utf8Value() : "";
-    if (name == "fp32") {
-      args.request.precision = Precision::kFloat32;
-    } else if (name == "bf16") {
-      args.request.precision = Precision::kBFloat16;
-    } else if (name == "tf32") {
-      args.request.precision = Precision::kTFloat32;
-    } else {
-      throwRange(env, "options.precision must be 'fp32', 'bf16' or 'tf32'");
-    }
+    args.request.precision =
+        readChoice<Precision>(env, precision, "options.precision must be 'fp32', 'bf16' or 'tf32'",
+                              {{"fp32", Precision::kFloat32},
+                               {"bf16", Precision::kBFloat16},
+                               {"tf32", Precision::kTFloat32}});
   }
   Napi::Value threads = options.Get("threads");
   if (!threads.IsUndefined()) {

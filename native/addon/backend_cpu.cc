@@ -11,6 +11,12 @@ void requireFloat32(const Request& request) {
     throw std::invalid_argument(
         "options.precision 'bf16' and 'tf32' need device 'cuda': the CPU computes in fp32");
 }
+
+SoftmaxInputs softmaxInputs(const Request& request) {
+  requireFloat32(request);
+  const LossInputs& in = request.inputs;
+  return {in.x, in.y, in.n, in.dim, in.tPrime};
+}
 }  // namespace
 
 double backendLoss(const Request& request) {
@@ -22,14 +28,6 @@ double backendLossAndGrads(const Request& request, Gradients& grads) {
   requireFloat32(request);
   return computeLossAndGrads(request.inputs, grads, request.options);
 }
-
-namespace {
-SoftmaxInputs softmaxInputs(const Request& request) {
-  requireFloat32(request);
-  const LossInputs& in = request.inputs;
-  return {in.x, in.y, in.n, in.dim, in.tPrime};
-}
-}  // namespace
 
 double backendSoftmaxLoss(const Request& request) {
   return computeSoftmaxLoss(softmaxInputs(request), request.options);
