@@ -10,7 +10,6 @@
         "native/core/sigmoid_epilogue.cc",
         "native/core/siglip.cc",
         "native/core/softmax.cc",
-        "native/core/tile_pack.cc",
         "native/core/tile_gemm_builtin.cc",
         "native/core/worker_pool.cc"
       ],

@@ -17,10 +17,6 @@
 
 namespace siglip {
 
-// Rows and columns of one tile of logits: 128 measured faster than 64 and 256
-// with both engines (README, "Tile-GEMM engine").
-constexpr int64_t kTile = 128;
-
 // One tile of dot products <x_i, y_j>, rows [r0, r0 + rows) x columns
 // [c0, c0 + cols), row stride kTile. A tile function may overwrite it with G.
 struct Tile {
@@ -51,7 +47,8 @@ template <typename TileFn>
 void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, float* dy,
              TileFn&& tileFn) {
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
-  std::vector<float> packed(static_cast<size_t>(workers) * kTile * in.dim);
+  const size_t packedSize = packedColumnsSize(in.dim);
+  std::vector<float> packed(workers * packedSize);
   Barrier barrier(workers);
   const bool grads = dx != nullptr && dy != nullptr;
 
@@ -64,22 +61,21 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
 
   runWorkers(workers, [&](int k) {
     float* dots = tiles.data() + static_cast<size_t>(k) * kTile * kTile;
-    float* yPacked = packed.data() + static_cast<size_t>(k) * kTile * in.dim;
+    float* yPacked = packed.data() + k * packedSize;
     const auto rows = part(in.n, workers, k);
     auto block = [&](std::pair<int64_t, int64_t> cols) {
       for (int64_t c0 = cols.first; c0 < cols.second; c0 += kTile) {
         const int64_t tileCols = std::min(kTile, cols.second - c0);
-        const float* yTile = in.y + c0 * in.dim;
-        packTransposed(yPacked, yTile, tileCols, in.dim, kTile);
+        packColumns(yPacked, in.y + c0 * in.dim, tileCols, in.dim);
         for (int64_t r0 = rows.first; r0 < rows.second; r0 += kTile) {
           const int64_t tileRows = std::min(kTile, rows.second - r0);
           const float* xTile = in.x + r0 * in.dim;
-          tileDot(dots, xTile, tileRows, yPacked, in.dim, kTile);
+          tileDot(dots, xTile, tileRows, yPacked, in.dim);
           Tile tile{dots, r0, tileRows, c0, tileCols};
           tileFn(k, tile);
           if (!grads) continue;
-          tileAccumulate(dx + r0 * in.dim, tileRows, dots, kTile, 1, yTile, tileCols, in.dim);
-          tileAccumulate(dy + c0 * in.dim, tileCols, dots, 1, kTile, xTile, tileRows, in.dim);
+          accumulateRowGrads(dx + r0 * in.dim, tileRows, dots, yPacked, tileCols, in.dim);
+          accumulateColumnGrads(dy + c0 * in.dim, tileCols, dots, xTile, tileRows, in.dim);
         }
       }
     };

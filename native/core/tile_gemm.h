@@ -1,25 +1,35 @@
-// The three GEMM-shaped products of one tile. All matrices are row-major
-// float32; the contraction runs over contiguous rows of length `dim`.
+// The three GEMM-shaped products of one tile of logits, behind one interface
+// per engine (built-in kernels or OpenBLAS). All matrices are row-major
+// float32; x and y rows have length `dim`, a tile is at most kTile x kTile.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace siglip {
 
-// dst[k][c] = src[c][k] for c < cols, k < dim; columns cols..width-1 are zero.
-// Packing a tile of rows transposed turns its dot products into the same
-// broadcast-and-FMA shape as tileAccumulate.
-void packTransposed(float* dst, const float* src, int64_t cols, int64_t dim, int64_t width);
+// Rows and columns of one tile of logits: 128 measured faster than 64 and 256
+// with both engines (README, "Tile-GEMM engine").
+constexpr int64_t kTile = 128;
 
-// s[r][c] = <a_r, b_c> for r < rows, c < width, with the b rows packed by
-// packTransposed (bPacked is dim x width); a rows have stride dim, s rows width.
-void tileDot(float* s, const float* a, int64_t rows, const float* bPacked, int64_t dim,
-             int64_t width);
+// Floats needed by packColumns for one column tile.
+size_t packedColumnsSize(int64_t dim);
 
-// out[r] += sum_k coef(r, k) * b_k, coef(r, k) = coef[r * coefRowStride +
-// k * coefColStride]; out and b rows have stride dim. With strides (ld, 1)
-// this is out += G * B, with (1, ld) it is out += G^T * B.
-void tileAccumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
-                    int64_t coefColStride, const float* b, int64_t depth, int64_t dim);
+// Copies a column tile (rows c0..c0+cols of y, cols <= kTile) into the layouts
+// the engine's tileDot and accumulateRowGrads read. Done once per column tile
+// and reused by every row tile against it.
+void packColumns(float* packed, const float* yTile, int64_t cols, int64_t dim);
+
+// s[r][c] = <x_r, y_c> for r < rows, c < kTile (columns past the tile's are
+// 0); s has row stride kTile.
+void tileDot(float* s, const float* xTile, int64_t rows, const float* packed, int64_t dim);
+
+// dx[r] += sum_c g[r][c] y_c: dX += G Y for rows x cols of G (stride kTile).
+void accumulateRowGrads(float* dx, int64_t rows, const float* g, const float* packed, int64_t cols,
+                        int64_t dim);
+
+// dy[c] += sum_r g[r][c] x_r: dY += G^T X for rows x cols of G (stride kTile).
+void accumulateColumnGrads(float* dy, int64_t cols, const float* g, const float* xTile,
+                           int64_t rows, int64_t dim);
 
 }  // namespace siglip

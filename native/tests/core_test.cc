@@ -121,6 +121,9 @@ void testRandomShapes() {
     for (int64_t m : {1, 64, 97})
       for (int64_t d : {1, 17, 48})
         for (int threads : {1, 3}) checkCase(n, m, d, t10, -10, diag, threads);
+  // Feature widths across the kernels' 64-column panels and their tails.
+  for (int64_t d : {64, 100, 211})
+    for (int threads : {1, 2}) checkCase(131, 150, d, t10, -10, diag, threads);
   for (int64_t offset : {-70, -5, 3, 64}) {
     siglip::PositivePairs p{siglip::PositivePairs::Kind::kDiagonal, offset};
     checkCase(100, 129, 33, t10, -10, p, 2);
@@ -256,6 +259,7 @@ void testSoftmax() {
   for (int64_t n : {1, 2, 63, 128, 129, 300})
     for (int64_t d : {1, 17, 40})
       for (int threads : {1, 3}) checkSoftmaxCase(n, d, std::log(10.0), threads);
+  for (int64_t d : {64, 100, 211}) checkSoftmaxCase(140, d, std::log(10.0), 2);
   for (double tPrime : {0.0, std::log(100.0), std::log(1e3)}) checkSoftmaxCase(150, 24, tPrime, 2);
   std::mt19937 rng(3);
   auto x = randomRows(rng, 20, 8);
