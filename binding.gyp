@@ -10,7 +10,9 @@
         "native/core/sigmoid_epilogue.cc",
         "native/core/siglip.cc",
         "native/core/softmax.cc",
-        "native/core/tile_gemm_builtin.cc",
+        "native/core/tile_engine_bf16.cc",
+        "native/core/tile_engine_fp32.cc",
+        "native/core/tile_kernel_bf16_native.cc",
         "native/core/worker_pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

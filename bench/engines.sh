@@ -10,10 +10,10 @@ ROUNDS=${2:-3}
 OUT=build/bench
 mkdir -p "$OUT"
 common=(native/core/backend_info.cc native/core/sigmoid_epilogue.cc native/core/siglip.cc
-  native/core/softmax.cc native/core/worker_pool.cc bench/engine-bench.cc)
+  native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc bench/engine-bench.cc)
 flags=(-std=c++17 -O3 -fopenmp-simd -Wno-psabi -pthread)
-g++ "${flags[@]}" "${common[@]}" native/core/tile_gemm_builtin.cc -o "$OUT/engine-builtin"
-g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_gemm_openblas.cc -lopenblas \
+g++ "${flags[@]}" "${common[@]}" native/core/tile_engine_fp32.cc -o "$OUT/engine-builtin"
+g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engine_openblas.cc -lopenblas \
   -o "$OUT/engine-openblas"
 cc -O2 bench/sgemm-ceiling.c -lopenblas -o "$OUT/sgemm-ceiling"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Throughput of the fused pass, the loss-only pass and tfjs-node's materialized
 // sigmoid and softmax losses, as a fraction of the SGEMM ceiling measured in the
-// same run. `npm run bench` (about 2 minutes) or `npm run bench -- --quick` (~30 s).
+// same run, for precision 'fp32' and the opt-in 'bf16' (with its error against
+// float64). `npm run bench` (about 3 minutes) or `npm run bench -- --quick` (~40 s).
 'use strict';
 const Benchmark = require('benchmark');
 const fs = require('node:fs');
@@ -9,6 +10,7 @@ const path = require('node:path');
 
 const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
 const { machineInfo, measureCeiling, root } = require('./lib/machine');
+const { errorsAgainstFloat64 } = require('./lib/float64-reference');
 const { createProgress } = require('./lib/progress');
 const { signLabels, sigmoidLoss, softmaxLoss, valueAndGradsStep } = require('./lib/tfjs-losses');
 
@@ -58,6 +60,8 @@ function cases() {
     list.push({ n, path: 'siglip-loss fused fwd+bwd', threads, flopsPerPair: 6 * D });
     if (n === 4096) list.push({ n, path: 'siglip-loss fused fwd+bwd', threads: 1, flopsPerPair: 6 * D });
     list.push({ n, path: 'siglip-loss loss only', threads, flopsPerPair: 2 * D });
+    list.push({ n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads, flopsPerPair: 6 * D });
+    list.push({ n, path: 'siglip-loss loss only', precision: 'bf16', threads, flopsPerPair: 2 * D });
   }
   for (const n of tf ? SIZES : []) {
     list.push({ n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads, flopsPerPair: 6 * D });
@@ -69,7 +73,7 @@ function cases() {
 function runCase(c) {
   const x = unitRows(c.n, D);
   const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
-  const options = { threads: c.threads };
+  const options = { threads: c.threads, precision: c.precision ?? 'fp32' };
   if (c.path === 'siglip-loss fused fwd+bwd') {
     return time(() => siglipLossAndGrads(x, y, D, Math.log(10), -10, options));
   }
@@ -130,13 +134,14 @@ function main() {
     `SGEMM ceiling (same run, C = A B^T, 4096 x 768): OpenBLAS ${fmt(before.openblas)} / ${fmt(after.openblas)} GFLOP/s, ` +
       `tfjs-node matMul ${fmt(before.tfjsMatMul)} / ${fmt(after.tfjsMatMul)} GFLOP/s (before / after); ceiling = ${fmt(ceiling)}\n`,
   );
-  const header = ['N', 'M', 'D', 'threads', 'path', 'ms', 'GFLOP/s', '% SGEMM', 'pairs/s'];
+  const header = ['N', 'M', 'D', 'threads', 'path', 'precision', 'ms', 'GFLOP/s', '% SGEMM', 'pairs/s'];
   const table = rows.map((r) => [
     r.n,
     r.m,
     r.d,
     r.threads,
     r.path,
+    r.precision ?? 'fp32',
     r.ms.toFixed(1),
     r.gflops.toFixed(1),
     r.percentOfCeiling?.toFixed(0) ?? '-',
@@ -146,29 +151,50 @@ function main() {
   const speedups = SIZES.filter((n) =>
     rows.some((r) => r.n === n && r.path.includes('materialized sigmoid')),
   ).map((n) => {
-    const fused = rows.find(
-      (r) => r.n === n && r.path === 'siglip-loss fused fwd+bwd' && r.threads === machine.backend.threads,
-    );
+    const fused = (precision) =>
+      rows.find((r) => r.n === n && fusedRow(r, precision) && r.threads === machine.backend.threads);
     const tfjs = rows.find((r) => r.n === n && r.path.includes('materialized sigmoid'));
-    return `N=${n}: ${(tfjs.ms / fused.ms).toFixed(2)}x`;
+    return `N=${n}: ${(tfjs.ms / fused().ms).toFixed(2)}x (bf16 ${(tfjs.ms / fused('bf16').ms).toFixed(2)}x)`;
   });
   if (speedups.length)
     console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd): ${speedups.join(', ')}`);
-  const one = rows.find((r) => r.n === 4096 && r.path === 'siglip-loss fused fwd+bwd' && r.threads === 1);
-  const all = rows.find((r) => r.n === 4096 && r.path === 'siglip-loss fused fwd+bwd' && r.threads !== 1);
+  const one = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads === 1);
+  const all = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads !== 1);
   if (one && all)
     console.log(
       `thread scaling at N=4096: ${all.threads} threads ${(one.ms / all.ms).toFixed(2)}x one thread`,
     );
+
+  const bf16Error = bf16Accuracy();
+  console.log(
+    `precision 'bf16' (${machine.backend.bf16}) relative error against float64, N=M=${ACCURACY_N}, D=${D}: ` +
+      Object.entries(bf16Error)
+        .map(([name, err]) => `${name} ${err.toExponential(1)}`)
+        .join(', '),
+  );
 
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `throughput${quick ? '-quick' : ''}.json`);
   fs.writeFileSync(
     file,
-    JSON.stringify({ machine, ceiling: { before, after, gflops: ceiling }, rows }, null, 1) + '\n',
+    JSON.stringify({ machine, ceiling: { before, after, gflops: ceiling }, rows, bf16Error }, null, 1) + '\n',
   );
   console.log(`\nsaved ${path.relative(process.cwd(), file)}`);
+}
+
+function fusedRow(r, precision = 'fp32') {
+  return r.path === 'siglip-loss fused fwd+bwd' && (r.precision ?? 'fp32') === precision;
+}
+
+const ACCURACY_N = 512;
+
+/** precision 'bf16' against the float64 definition at a size JavaScript computes in seconds. */
+function bf16Accuracy() {
+  const x = unitRows(ACCURACY_N, D);
+  const y = unitRows(ACCURACY_N + 1, D).subarray(0, ACCURACY_N * D);
+  const result = siglipLossAndGrads(x, y, D, Math.log(10), -10, { precision: 'bf16' });
+  return errorsAgainstFloat64(result, x, y, ACCURACY_N, ACCURACY_N, D, Math.log(10), -10);
 }
 
 function fmt(v) {
@@ -178,7 +204,9 @@ function fmt(v) {
 function printTable(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) =>
-    cells.map((c, i) => (i === 4 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+    cells
+      .map((c, i) => (i === 4 || i === 5 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));

@@ -29,6 +29,8 @@ export interface CpuInfo {
   isa: string;
   /** Default number of worker threads. */
   threads: number;
+  /** What precision 'bf16' runs on: AVX-512 BF16 dot products, or their exact emulation. */
+  bf16: 'avx512-bf16' | 'emulated';
 }
 
 export interface CudaInfo {

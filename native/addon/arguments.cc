@@ -69,11 +69,11 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
         static_cast<int64_t>(readInteger(env, offset, "options.positiveOffset"));
   Napi::Value precision = options.Get("precision");
   if (!precision.IsUndefined()) {
-    args.request.precision =
-        readChoice<Precision>(env, precision, "options.precision must be 'fp32', 'bf16' or 'tf32'",
-                              {{"fp32", Precision::kFloat32},
-                               {"bf16", Precision::kBFloat16},
-                               {"tf32", Precision::kTFloat32}});
+    args.request.precision = readChoice<RequestedPrecision>(
+        env, precision, "options.precision must be 'fp32', 'bf16' or 'tf32'",
+        {{"fp32", RequestedPrecision::kFloat32},
+         {"bf16", RequestedPrecision::kBFloat16},
+         {"tf32", RequestedPrecision::kTFloat32}});
   }
   Napi::Value threads = options.Get("threads");
   if (!threads.IsUndefined()) {

@@ -8,13 +8,13 @@
 
 namespace siglip::addon {
 
-enum class Precision { kDefault, kFloat32, kBFloat16, kTFloat32 };
+enum class RequestedPrecision { kDefault, kFloat32, kBFloat16, kTFloat32 };
 
 // What the computation needs: plain data, safe to use off the JS thread.
 struct Request {
   LossInputs inputs;
   RunOptions options;
-  Precision precision = Precision::kDefault;  // options.precision
+  RequestedPrecision precision = RequestedPrecision::kDefault;  // options.precision
 };
 
 struct CallArguments {

@@ -6,27 +6,32 @@
 
 namespace siglip::addon {
 namespace {
-void requireFloat32(const Request& request) {
-  if (request.precision == Precision::kBFloat16 || request.precision == Precision::kTFloat32)
+// The core's options with options.precision: 'fp32' (default) or 'bf16'.
+RunOptions sigmoidOptions(const Request& request) {
+  if (request.precision == RequestedPrecision::kTFloat32)
     throw std::invalid_argument(
-        "options.precision 'bf16' and 'tf32' need device 'cuda': the CPU computes in fp32");
+        "options.precision 'tf32' needs device 'cuda': the CPU has 'fp32' and 'bf16'");
+  RunOptions options = request.options;
+  options.precision = request.precision == RequestedPrecision::kBFloat16 ? Precision::kBFloat16
+                                                                         : Precision::kFloat32;
+  return options;
 }
 
 SoftmaxInputs softmaxInputs(const Request& request) {
-  requireFloat32(request);
+  if (request.precision == RequestedPrecision::kBFloat16 ||
+      request.precision == RequestedPrecision::kTFloat32)
+    throw std::invalid_argument("options.precision: the softmax loss computes in 'fp32' only");
   const LossInputs& in = request.inputs;
   return {in.x, in.y, in.n, in.dim, in.tPrime};
 }
 }  // namespace
 
 double backendLoss(const Request& request) {
-  requireFloat32(request);
-  return computeLoss(request.inputs, request.options);
+  return computeLoss(request.inputs, sigmoidOptions(request));
 }
 
 double backendLossAndGrads(const Request& request, Gradients& grads) {
-  requireFloat32(request);
-  return computeLossAndGrads(request.inputs, grads, request.options);
+  return computeLossAndGrads(request.inputs, grads, sigmoidOptions(request));
 }
 
 double backendSoftmaxLoss(const Request& request) {
@@ -43,6 +48,7 @@ void describeBackend(Napi::Object& info) {
   info.Set("engine", b.engine);
   info.Set("isa", b.isa);
   info.Set("threads", b.threads);
+  info.Set("bf16", b.bf16);
 }
 
 }  // namespace siglip::addon

@@ -9,7 +9,7 @@ namespace siglip::addon {
 namespace {
 
 SiglipCudaProblem problemOf(const Request& request) {
-  if (request.precision == Precision::kFloat32)
+  if (request.precision == RequestedPrecision::kFloat32)
     throw std::invalid_argument(
         "options.precision 'fp32' is CPU-only: device 'cuda' computes in 'tf32' or 'bf16'");
   const LossInputs& in = request.inputs;
@@ -22,7 +22,8 @@ SiglipCudaProblem problemOf(const Request& request) {
   p.positives = in.positives.kind == PositivePairs::Kind::kNone ? SIGLIP_CUDA_POSITIVES_NONE
                                                                 : SIGLIP_CUDA_POSITIVES_DIAGONAL;
   p.positiveOffset = in.positives.offset;
-  p.precision = request.precision == Precision::kBFloat16 ? SIGLIP_CUDA_BF16 : SIGLIP_CUDA_TF32;
+  p.precision =
+      request.precision == RequestedPrecision::kBFloat16 ? SIGLIP_CUDA_BF16 : SIGLIP_CUDA_TF32;
   return p;
 }
 

@@ -1,6 +1,7 @@
 #include "backend_info.h"
 
 #include "siglip.h"
+#include "tile_engine.h"
 
 namespace siglip {
 
@@ -20,9 +21,9 @@ std::string detectIsa() {
 
 BackendInfo backendInfo() {
 #if defined(SIGLIP_ENGINE_OPENBLAS)
-  return {"openblas", detectIsa(), resolveThreads(0)};
+  return {"openblas", detectIsa(), resolveThreads(0), bfloat16Arithmetic()};
 #else
-  return {"builtin", detectIsa(), resolveThreads(0)};
+  return {"builtin", detectIsa(), resolveThreads(0), bfloat16Arithmetic()};
 #endif
 }
 

@@ -9,6 +9,7 @@ struct BackendInfo {
   std::string engine;  // tile GEMM engine
   std::string isa;     // instruction set the multiversioned kernels picked
   int threads;         // default worker count
+  std::string bf16;    // precision 'bf16' runs on: "avx512-bf16" or "emulated"
 };
 
 BackendInfo backendInfo();

@@ -9,10 +9,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "siglip.h"
-#include "tile_gemm.h"
+#include "tile_engine.h"
 #include "worker_pool.h"
 
 namespace siglip {
@@ -28,6 +29,7 @@ struct PassInputs {
   const float* x;  // [n x dim]
   const float* y;  // [m x dim]
   int64_t n, m, dim;
+  Precision precision = Precision::kFloat32;
 };
 
 enum class Schedule {
@@ -47,8 +49,8 @@ template <typename TileFn>
 void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, float* dy,
              TileFn&& tileFn) {
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
-  const size_t packedSize = packedColumnsSize(in.dim);
-  std::vector<float> packed(workers * packedSize);
+  std::vector<std::unique_ptr<TileEngine>> engines(workers);
+  for (auto& engine : engines) engine = makeTileEngine(in.precision, in.dim);
   Barrier barrier(workers);
   const bool grads = dx != nullptr && dy != nullptr;
 
@@ -61,21 +63,21 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
 
   runWorkers(workers, [&](int k) {
     float* dots = tiles.data() + static_cast<size_t>(k) * kTile * kTile;
-    float* yPacked = packed.data() + k * packedSize;
+    TileEngine& engine = *engines[k];
     const auto rows = part(in.n, workers, k);
     auto block = [&](std::pair<int64_t, int64_t> cols) {
       for (int64_t c0 = cols.first; c0 < cols.second; c0 += kTile) {
         const int64_t tileCols = std::min(kTile, cols.second - c0);
-        packColumns(yPacked, in.y + c0 * in.dim, tileCols, in.dim);
+        engine.setColumns(in.y + c0 * in.dim, tileCols);
         for (int64_t r0 = rows.first; r0 < rows.second; r0 += kTile) {
           const int64_t tileRows = std::min(kTile, rows.second - r0);
           const float* xTile = in.x + r0 * in.dim;
-          tileDot(dots, xTile, tileRows, yPacked, in.dim);
+          engine.dot(dots, xTile, tileRows);
           Tile tile{dots, r0, tileRows, c0, tileCols};
           tileFn(k, tile);
           if (!grads) continue;
-          accumulateRowGrads(dx + r0 * in.dim, tileRows, dots, yPacked, tileCols, in.dim);
-          accumulateColumnGrads(dy + c0 * in.dim, tileCols, dots, xTile, tileRows, in.dim);
+          engine.accumulateRowGrads(dx + r0 * in.dim, dots, tileRows);
+          engine.accumulateColumnGrads(dy + c0 * in.dim, dots, xTile, tileRows);
         }
       }
     };

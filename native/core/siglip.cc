@@ -17,7 +17,7 @@ namespace {
 
 double run(const LossInputs& in, Gradients* grads, const RunOptions& options) {
   validate(in);
-  const PassInputs pass{in.x, in.y, in.n, in.m, in.dim};
+  const PassInputs pass{in.x, in.y, in.n, in.m, in.dim, options.precision};
   const int workers = workersFor(pass, options.threads);
   const double scale = std::exp(in.tPrime);
   EpilogueParams params;

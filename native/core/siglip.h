@@ -30,8 +30,14 @@ struct Gradients {
   double dBias = 0;
 };
 
+// Arithmetic of the tile products. kBFloat16 rounds x, y and G to bf16
+// (AVX512-BF16 dot products where the CPU has them); sums stay fp32, the loss
+// and scalar gradients double.
+enum class Precision { kFloat32, kBFloat16 };
+
 struct RunOptions {
   int threads = 0;  // 0: hardware concurrency
+  Precision precision = Precision::kFloat32;
 };
 
 // Loss only (evaluation): no gradient buffers are touched.

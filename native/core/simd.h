@@ -3,6 +3,7 @@
 // are compiled once per x86-64 level and picked at load time (ifunc).
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 
 // Helpers called from a multiversioned kernel must be inlined into each clone,
@@ -13,6 +14,7 @@ namespace siglip::simd {
 
 constexpr int kLanes = 16;
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+typedef uint32_t Bits __attribute__((vector_size(kLanes * sizeof(uint32_t))));
 
 SIGLIP_INLINE Vec load(const float* p) {
   Vec v;
@@ -21,6 +23,9 @@ SIGLIP_INLINE Vec load(const float* p) {
 }
 SIGLIP_INLINE void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 SIGLIP_INLINE Vec broadcast(float s) { return Vec{} + s; }
+// Same bits, other lane type (vector-extension casts reinterpret).
+SIGLIP_INLINE Bits bits(Vec v) { return (Bits)v; }
+SIGLIP_INLINE Vec floats(Bits b) { return (Vec)b; }
 SIGLIP_INLINE float sum(Vec v) {
   float s = 0;
   for (int i = 0; i < kLanes; ++i) s += v[i];

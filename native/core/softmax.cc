@@ -161,6 +161,8 @@ struct Setup {
 
 Setup setup(const SoftmaxInputs& in, const RunOptions& options) {
   validate(in);
+  if (options.precision != Precision::kFloat32)
+    throw std::invalid_argument("precision: the softmax loss computes in fp32 only");
   const PassInputs pass{in.x, in.y, in.n, in.n, in.dim};
   return {pass, workersFor(pass, options.threads), static_cast<float>(std::exp(in.tPrime))};
 }

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "../core/bfloat16.h"
 #include "../core/siglip.h"
 #include "../core/softmax.h"
+#include "../core/tile_kernel_bf16.h"
 
 namespace {
 
@@ -271,8 +273,91 @@ void testSoftmax() {
 
 }  // namespace
 
+std::vector<float> roundedToBFloat16(const std::vector<float>& v) {
+  std::vector<float> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = siglip::bf16::low(siglip::bf16::round(v[i]));
+  return r;
+}
+
+// precision 'bf16': against the float64 reference of the bf16-rounded inputs
+// the dot products are exact up to fp32 sums, so the loss and the scalar
+// gradients keep fp32 accuracy; dX and dY also carry G's rounding. Against
+// the unrounded inputs: the user-facing bound, 1e-2.
+void checkBFloat16Case(int64_t n, int64_t m, int64_t d, double tPrime, double bias, int threads) {
+  std::mt19937 rng(unsigned(n * 31 + m * 17 + d));
+  const auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, m, d);
+  const siglip::PositivePairs diag;
+  siglip::LossInputs in{x.data(), y.data(), n, m, d, tPrime, bias, diag};
+  std::vector<float> dx(n * d, NAN), dy(m * d, NAN);
+  siglip::Gradients g{dx.data(), dy.data()};
+  const siglip::RunOptions options{threads, siglip::Precision::kBFloat16};
+  const double loss = siglip::computeLossAndGrads(in, g, options);
+  const double lossOnly = siglip::computeLoss(in, options);
+  const Reference rounded =
+      reference(roundedToBFloat16(x), roundedToBFloat16(y), n, m, d, tPrime, bias, diag);
+  const Reference exact = reference(x, y, n, m, d, tPrime, bias, diag);
+  char name[160];
+  std::snprintf(name, sizeof name, "bf16 n=%lld m=%lld d=%lld t'=%g b=%g threads=%d", (long long)n,
+                (long long)m, (long long)d, tPrime, bias, threads);
+  const std::string s(name);
+  expect(relError(loss, rounded.loss) <= 1e-5, s + " loss");
+  expect(relError(lossOnly, rounded.loss) <= 1e-5, s + " loss-only");
+  expect(relError(g.dBias, rounded.dBias) <= 1e-5, s + " dBias");
+  expect(std::fabs(g.dTPrime - rounded.dTPrime) <=
+             1e-5 * std::max(std::fabs(rounded.dTPrime), rounded.dTPrimeScale),
+         s + " dTPrime");
+  expect(relError(dx.data(), rounded.dx) <= 3e-3, s + " dx (rounded inputs)");
+  expect(relError(dy.data(), rounded.dy) <= 3e-3, s + " dy (rounded inputs)");
+  expect(relError(loss, exact.loss) <= 1e-2, s + " loss (exact inputs)");
+  expect(relError(dx.data(), exact.dx) <= 1e-2, s + " dx (exact inputs)");
+  expect(relError(dy.data(), exact.dy) <= 1e-2, s + " dy (exact inputs)");
+}
+
+// The AVX512-BF16 kernel and its emulation compute the same sums: equal bits.
+void testBFloat16Kernels() {
+  if (!siglip::bf16::hasNativeDotProducts()) {
+    std::printf("note: no AVX512-BF16 on this CPU; native bf16 kernel not run\n");
+    return;
+  }
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  for (int64_t rows : {1, 5, 6, 13})
+    for (int64_t steps : {1, 7, 64})
+      for (int64_t width : {7, 16, 64, 100}) {
+        const int64_t panels = (width + 63) / 64;
+        std::vector<uint32_t> coef(rows * steps), b(panels * steps * 64);
+        for (auto& c : coef) c = siglip::bf16::pair(normal(rng), normal(rng));
+        for (auto& v : b) v = siglip::bf16::pair(normal(rng), normal(rng));
+        std::vector<float> native(rows * width), emulated;
+        for (auto& v : native) v = normal(rng);
+        emulated = native;
+        siglip::bf16::accumulateNative(native.data(), rows, coef.data(), steps, 1, b.data(),
+                                       steps * 64, 64, steps, width);
+        siglip::bf16::accumulateEmulated(emulated.data(), rows, coef.data(), steps, 1, b.data(),
+                                         steps * 64, 64, steps, width);
+        expect(std::memcmp(native.data(), emulated.data(), sizeof(float) * native.size()) == 0,
+               "bf16 native = emulated, rows " + std::to_string(rows) + " steps " +
+                   std::to_string(steps) + " width " + std::to_string(width));
+      }
+}
+
+void testBFloat16() {
+  const double t10 = std::log(10.0);
+  for (int threads : {1, 3}) {
+    checkBFloat16Case(1, 1, 1, t10, -10, threads);
+    checkBFloat16Case(3, 64, 17, t10, -10, threads);
+    checkBFloat16Case(130, 97, 33, t10, -10, threads);
+    checkBFloat16Case(131, 150, 100, t10, -10, threads);
+    checkBFloat16Case(129, 257, 211, t10, -10, threads);
+  }
+  for (double bias : {-50.0, 50.0}) checkBFloat16Case(70, 66, 24, std::log(1e3), bias, 2);
+  testBFloat16Kernels();
+}
+
 int main() {
   testRandomShapes();
+  testBFloat16();
   testDeterminism();
   testExtremeAndNonFinite();
   testValidation();

@@ -1,0 +1,166 @@
+// The opt-in bf16 engine: x, y and G are rounded to bf16 (nearest even) as
+// they are packed, products accumulate in fp32. Every operand is stored as
+// pair words (bfloat16.h): depth runs in pairs, so odd depths end in a zero.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "bfloat16.h"
+#include "simd.h"
+#include "tile_engine.h"
+#include "tile_kernel.h"
+#include "tile_kernel_bf16.h"
+
+namespace siglip {
+namespace {
+
+using kernel::kPanel;
+
+int64_t pairsOf(int64_t count) { return (count + 1) / 2; }
+int64_t wholePanels(int64_t width) { return (width + kPanel - 1) / kPanel * kPanel; }
+
+// dst[r][k] = (src[r][2k], src[r][2k + 1]) for k < pairs, zero past `valid`
+// columns; dst rows have stride `pairs`.
+// (Whole vectors are rounded in registers and narrowed to 16 bits: pairs are
+// consecutive halves.)
+SIGLIP_MULTIVERSION
+void pairAlongRows(uint32_t* dst, const float* src, int64_t stride, int64_t rows, int64_t valid,
+                   int64_t pairs) {
+  typedef uint16_t Halves __attribute__((vector_size(simd::kLanes * sizeof(uint16_t))));
+  const int64_t vectors = std::min(valid, 2 * pairs) / simd::kLanes;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = src + r * stride;
+    uint32_t* out = dst + r * pairs;
+    for (int64_t i = 0; i < vectors; ++i) {
+      const Halves h =
+          __builtin_convertvector(bf16::round(simd::load(in + i * simd::kLanes)), Halves);
+      std::memcpy(out + i * simd::kLanes / 2, &h, sizeof h);
+    }
+    for (int64_t k = vectors * simd::kLanes / 2; k < pairs; ++k)
+      out[k] =
+          bf16::pair(2 * k < valid ? in[2 * k] : 0.0f, 2 * k + 1 < valid ? in[2 * k + 1] : 0.0f);
+  }
+}
+
+// dst[k][c] = (src[2k][c], src[2k + 1][c]) for c < width (zero past `valid`
+// columns, and past `rows` rows); dst rows have stride dstStride.
+SIGLIP_MULTIVERSION
+void pairAcrossRows(uint32_t* dst, int64_t dstStride, const float* src, int64_t stride,
+                    int64_t rows, int64_t valid, int64_t width) {
+  using simd::kLanes;
+  const int64_t copied = std::clamp<int64_t>(valid, 0, width);
+  const float zeros[kLanes] = {};
+  for (int64_t k = 0; k < pairsOf(rows); ++k) {
+    const float* first = src + 2 * k * stride;
+    const bool hasSecond = 2 * k + 1 < rows;
+    const float* second = hasSecond ? first + stride : zeros;
+    uint32_t* out = dst + k * dstStride;
+    int64_t c = 0;
+    for (; c + kLanes <= copied; c += kLanes) {
+      const simd::Bits words = bf16::round(simd::load(first + c)) |
+                               bf16::round(simd::load(second + (hasSecond ? c : 0))) << 16;
+      std::memcpy(out + c, &words, sizeof words);
+    }
+    for (; c < copied; ++c) out[c] = bf16::pair(first[c], hasSecond ? second[c] : 0.0f);
+    std::fill(out + copied, out + width, 0u);
+  }
+}
+
+// The same into panel-major layout: panels of pairsOf(rows) steps x kPanel.
+void pairAcrossRowsInPanels(uint32_t* dst, const float* src, int64_t stride, int64_t rows,
+                            int64_t valid, int64_t width) {
+  for (int64_t p0 = 0; p0 < width; p0 += kPanel)
+    pairAcrossRows(dst + p0 * pairsOf(rows), kPanel, src + std::min(p0, valid), stride, rows,
+                   valid - p0, kPanel);
+}
+
+class BFloat16Engine final : public TileEngine {
+ public:
+  explicit BFloat16Engine(int64_t dim)
+      : dim_(dim),
+        dimPairs_(pairsOf(dim)),
+        native_(bf16::hasNativeDotProducts()),
+        yTransposed_(dimPairs_ * kTile),
+        yRows_(pairsOf(kTile) * wholePanels(dim)),
+        xPairs_(kTile * dimPairs_),
+        xRows_(pairsOf(kTile) * wholePanels(dim)),
+        gPairs_(kTile * pairsOf(kTile)),
+        gTransposed_(pairsOf(kTile) * kTile) {}
+
+  void setColumns(const float* yTile, int64_t cols) override {
+    cols_ = cols;
+    // y's rows as pairs (xPairs_ is free until dot), then transposed into
+    // panels: dot's right-hand operand, step = a pair of features.
+    pairAlongRows(xPairs_.data(), yTile, dim_, cols, dim_, dimPairs_);
+    for (int64_t p0 = 0; p0 < kTile; p0 += kPanel)
+      for (int64_t k = 0; k < dimPairs_; ++k) {
+        uint32_t* line = yTransposed_.data() + p0 * dimPairs_ + k * kPanel;
+        for (int64_t c = 0; c < kPanel; ++c)
+          line[c] = p0 + c < cols ? xPairs_[(p0 + c) * dimPairs_ + k] : 0u;
+      }
+    pairAcrossRowsInPanels(yRows_.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
+  }
+
+  void dot(float* s, const float* xTile, int64_t rows) override {
+    pairAlongRows(xPairs_.data(), xTile, dim_, rows, dim_, dimPairs_);
+    std::fill(s, s + rows * kTile, 0.0f);
+    accumulate(s, rows, xPairs_.data(), dimPairs_, 1, yTransposed_.data(), dimPairs_ * kPanel,
+               dimPairs_, kTile);
+  }
+
+  void accumulateRowGrads(float* dx, const float* g, int64_t rows) override {
+    const int64_t steps = pairsOf(cols_);
+    pairAlongRows(gPairs_.data(), g, kTile, rows, cols_, pairsOf(kTile));
+    accumulate(dx, rows, gPairs_.data(), pairsOf(kTile), 1, yRows_.data(), steps * kPanel, steps,
+               dim_);
+  }
+
+  void accumulateColumnGrads(float* dy, const float* g, const float* xTile, int64_t rows) override {
+    const int64_t steps = pairsOf(rows);
+    pairAcrossRowsInPanels(xRows_.data(), xTile, dim_, rows, dim_, wholePanels(dim_));
+    pairAcrossRows(gTransposed_.data(), kTile, g, kTile, rows, cols_, kTile);
+    accumulate(dy, cols_, gTransposed_.data(), 1, kTile, xRows_.data(), steps * kPanel, steps,
+               dim_);
+  }
+
+ private:
+  // out += coef * b with b panel-major (kPanel pair words a step).
+  void accumulate(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
+                  int64_t coefColStride, const uint32_t* b, int64_t bPanelStride, int64_t steps,
+                  int64_t width) const {
+    (native_ ? bf16::accumulateNative : bf16::accumulateEmulated)(
+        out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, kPanel, steps, width);
+  }
+
+  int64_t dim_, dimPairs_, cols_ = 0;
+  bool native_;
+  std::vector<uint32_t> yTransposed_;  // dot's operand: dimPairs x kTile, panel-major
+  std::vector<uint32_t> yRows_;        // dX's operand: pairsOf(cols) x dim, panel-major
+  std::vector<uint32_t> xPairs_;       // dot's coefficients: rows x dimPairs
+  std::vector<uint32_t> xRows_;        // dY's operand: pairsOf(rows) x dim, panel-major
+  std::vector<uint32_t> gPairs_;       // dX's coefficients: rows x pairsOf(kTile)
+  std::vector<uint32_t> gTransposed_;  // dY's coefficients, transposed: pairsOf(kTile) x kTile
+};
+
+}  // namespace
+
+namespace bf16 {
+SIGLIP_MULTIVERSION
+void accumulateEmulated(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
+                        int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
+                        int64_t bRowStride, int64_t steps, int64_t width) {
+  const kernel::Operand<uint32_t, 1> operand{b, bPanelStride, bRowStride};
+  kernel::accumulate<Emulated>(out, rows, coef, coefRowStride, coefColStride, operand, steps,
+                               width);
+}
+}  // namespace bf16
+
+std::unique_ptr<TileEngine> makeBFloat16Engine(int64_t dim) {
+  return std::make_unique<BFloat16Engine>(dim);
+}
+
+const char* bfloat16Arithmetic() {
+  return bf16::hasNativeDotProducts() ? "avx512-bf16" : "emulated";
+}
+
+}  // namespace siglip

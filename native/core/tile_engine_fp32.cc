@@ -1,0 +1,106 @@
+// The built-in fp32 engine: tile_kernel.h with one float per depth step,
+// compiled once per x86-64 level (SIGLIP_MULTIVERSION).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "simd.h"
+#include "tile_engine.h"
+#include "tile_kernel.h"
+
+namespace siglip {
+namespace {
+
+using kernel::kPanel;
+using Operand = kernel::Operand<float, 1>;
+
+struct Float32 {
+  using Elem = float;
+  using Coef = float;
+  using Vec = simd::Vec;
+  static constexpr int kWidth = 1;
+  static SIGLIP_INLINE Vec load(const float* p) { return simd::load(p); }
+  static SIGLIP_INLINE Vec broadcast(float c) { return simd::broadcast(c); }
+  static SIGLIP_INLINE Vec multiplyAdd(Vec acc, Vec g, Vec b) { return acc + g * b; }
+  static SIGLIP_INLINE float multiplyAddScalar(float acc, float c, const float* b) {
+    return acc + c * *b;
+  }
+};
+
+SIGLIP_MULTIVERSION
+void accumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
+                int64_t coefColStride, Operand b, int64_t steps, int64_t width) {
+  kernel::accumulate<Float32>(out, rows, coef, coefRowStride, coefColStride, b, steps, width);
+}
+
+// Row-major steps x width: one panel every kPanel floats.
+Operand rowMajor(const float* data, int64_t width) { return {data, kPanel, width}; }
+// Packed: panels of `steps` rows of kPanel floats, one after another.
+Operand panelMajor(const float* data, int64_t steps) { return {data, steps * kPanel, kPanel}; }
+
+// Panel-major copy of src (steps x valid, row stride `stride`), zero beyond
+// `valid` up to `width` columns.
+void packPanels(float* dst, const float* src, int64_t stride, int64_t steps, int64_t valid,
+                int64_t width) {
+  for (int64_t p0 = 0; p0 < width; p0 += kPanel) {
+    const int64_t copied = std::clamp<int64_t>(valid - p0, 0, kPanel);
+    for (int64_t k = 0; k < steps; ++k) {
+      float* line = dst + p0 * steps + k * kPanel;
+      std::memcpy(line, src + k * stride + p0, sizeof(float) * copied);
+      std::fill(line + copied, line + kPanel, 0.0f);
+    }
+  }
+}
+
+// The same for the transpose of src (valid rows of length steps).
+void packPanelsTransposed(float* dst, const float* src, int64_t steps, int64_t valid,
+                          int64_t width) {
+  for (int64_t p0 = 0; p0 < width; p0 += kPanel) {
+    const int64_t copied = std::clamp<int64_t>(valid - p0, 0, kPanel);
+    for (int64_t k = 0; k < steps; ++k) {
+      float* line = dst + p0 * steps + k * kPanel;
+      for (int64_t c = 0; c < copied; ++c) line[c] = src[(p0 + c) * steps + k];
+      std::fill(line + copied, line + kPanel, 0.0f);
+    }
+  }
+}
+
+int64_t wholePanels(int64_t width) { return (width + kPanel - 1) / kPanel * kPanel; }
+
+class Float32Engine final : public TileEngine {
+ public:
+  explicit Float32Engine(int64_t dim)
+      : dim_(dim), yTransposed_(dim * kTile), yRows_(kTile * wholePanels(dim)) {}
+
+  void setColumns(const float* yTile, int64_t cols) override {
+    cols_ = cols;
+    packPanelsTransposed(yTransposed_.data(), yTile, dim_, cols, kTile);
+    packPanels(yRows_.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
+  }
+
+  void dot(float* s, const float* xTile, int64_t rows) override {
+    std::fill(s, s + rows * kTile, 0.0f);
+    accumulate(s, rows, xTile, dim_, 1, panelMajor(yTransposed_.data(), dim_), dim_, kTile);
+  }
+
+  void accumulateRowGrads(float* dx, const float* g, int64_t rows) override {
+    accumulate(dx, rows, g, kTile, 1, panelMajor(yRows_.data(), cols_), cols_, dim_);
+  }
+
+  void accumulateColumnGrads(float* dy, const float* g, const float* xTile, int64_t rows) override {
+    accumulate(dy, cols_, g, 1, kTile, rowMajor(xTile, dim_), rows, dim_);
+  }
+
+ private:
+  int64_t dim_, cols_ = 0;
+  std::vector<float> yTransposed_;  // dim x kTile, panel-major
+  std::vector<float> yRows_;        // cols x dim, panel-major
+};
+
+}  // namespace
+
+std::unique_ptr<TileEngine> makeFloat32Engine(int64_t dim) {
+  return std::make_unique<Float32Engine>(dim);
+}
+
+}  // namespace siglip

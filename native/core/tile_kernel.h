@@ -1,0 +1,95 @@
+// The register-blocked kernel behind the built-in engines: out += coef * b,
+// SIMD along the output columns, one coefficient broadcast per output row and
+// depth step. `Arith` says what a depth step is: one float (fp32) or a pair
+// of bf16 values (bf16 dot products). The right-hand operand b is read in
+// panels of kPanel columns (Operand); packed panels are contiguous, which the
+// hardware prefetchers stream well (measured 5-8 % faster than in place).
+#pragma once
+
+#include <cstdint>
+
+#include "simd.h"
+
+namespace siglip::kernel {
+
+constexpr int64_t kPanel = 4 * simd::kLanes;
+
+// Depth step `k`, column `col` of a right-hand operand starts at
+// data[(col / kPanel) * panelStride + k * rowStride + (col % kPanel) * kWidth]
+// where kWidth is the elements per column and step (1 for fp32, 2 for bf16).
+template <typename Elem, int kWidth>
+struct Operand {
+  const Elem* data;
+  int64_t panelStride, rowStride;
+  SIGLIP_INLINE const Elem* at(int64_t k, int64_t col) const {
+    return data + (col / kPanel) * panelStride + k * rowStride + (col % kPanel) * kWidth;
+  }
+};
+
+// out rows [0, kRows) (stride outStride) += coef * b over kVecs vectors of
+// columns; b points at the block's first column in step 0.
+template <typename Arith, int kRows, int kVecs>
+SIGLIP_INLINE void accumulateBlock(float* out, int64_t outStride, const typename Arith::Coef* coef,
+                                   int64_t coefRowStride, int64_t coefColStride,
+                                   const typename Arith::Elem* b, int64_t bRowStride,
+                                   int64_t steps) {
+  using simd::kLanes;
+  constexpr int64_t kVecElems = kLanes * Arith::kWidth;
+  simd::Vec acc[kRows][kVecs];
+  for (int r = 0; r < kRows; ++r)
+    for (int v = 0; v < kVecs; ++v) acc[r][v] = simd::load(out + r * outStride + v * kLanes);
+  for (int64_t k = 0; k < steps; ++k) {
+    typename Arith::Vec bv[kVecs];
+    for (int v = 0; v < kVecs; ++v) bv[v] = Arith::load(b + k * bRowStride + v * kVecElems);
+    for (int r = 0; r < kRows; ++r) {
+      const auto g = Arith::broadcast(coef[r * coefRowStride + k * coefColStride]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Arith::multiplyAdd(acc[r][v], g, bv[v]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r)
+    for (int v = 0; v < kVecs; ++v) simd::store(out + r * outStride + v * kLanes, acc[r][v]);
+}
+
+// kRows rows of out (stride `width`) += coef * b over all `width` columns.
+template <typename Arith, int kRows, typename B>
+SIGLIP_INLINE void accumulateRows(float* out, const typename Arith::Coef* coef,
+                                  int64_t coefRowStride, int64_t coefColStride, const B& b,
+                                  int64_t steps, int64_t width) {
+  using simd::kLanes;
+  int64_t d = 0;
+  for (; d + kPanel <= width; d += kPanel)
+    accumulateBlock<Arith, kRows, 4>(out + d, width, coef, coefRowStride, coefColStride, b.at(0, d),
+                                     b.rowStride, steps);
+  for (; d + kLanes <= width; d += kLanes)
+    accumulateBlock<Arith, kRows, 1>(out + d, width, coef, coefRowStride, coefColStride, b.at(0, d),
+                                     b.rowStride, steps);
+  for (; d < width; ++d)  // tail narrower than one vector
+    for (int r = 0; r < kRows; ++r) {
+      float s = out[r * width + d];
+      for (int64_t k = 0; k < steps; ++k)
+        s = Arith::multiplyAddScalar(s, coef[r * coefRowStride + k * coefColStride], b.at(k, d));
+      out[r * width + d] = s;
+    }
+}
+
+// out (rows x width) += coef (rows x steps, through strides) * b (steps x width).
+template <typename Arith, typename B>
+SIGLIP_INLINE void accumulate(float* out, int64_t rows, const typename Arith::Coef* coef,
+                              int64_t coefRowStride, int64_t coefColStride, const B& b,
+                              int64_t steps, int64_t width) {
+  int64_t r = 0;
+  for (; r + 6 <= rows; r += 6)
+    accumulateRows<Arith, 6>(out + r * width, coef + r * coefRowStride, coefRowStride,
+                             coefColStride, b, steps, width);
+  for (; r + 4 <= rows; r += 4)
+    accumulateRows<Arith, 4>(out + r * width, coef + r * coefRowStride, coefRowStride,
+                             coefColStride, b, steps, width);
+  for (; r + 2 <= rows; r += 2)  // 128 = 21 * 6 + 2
+    accumulateRows<Arith, 2>(out + r * width, coef + r * coefRowStride, coefRowStride,
+                             coefColStride, b, steps, width);
+  for (; r < rows; ++r)
+    accumulateRows<Arith, 1>(out + r * width, coef + r * coefRowStride, coefRowStride,
+                             coefColStride, b, steps, width);
+}
+
+}  // namespace siglip::kernel
