@@ -70,41 +70,84 @@ function cases() {
   return list;
 }
 
-function runCase(c) {
+/** One call of case c, ready to time, and what to free afterwards. */
+function prepareCase(c) {
   const x = unitRows(c.n, D);
   const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
   const options = { threads: c.threads, precision: c.precision ?? 'fp32' };
-  if (c.path === 'siglip-loss fused fwd+bwd') {
-    return time(() => siglipLossAndGrads(x, y, D, Math.log(10), -10, options));
-  }
+  if (c.path === 'siglip-loss fused fwd+bwd')
+    return { call: () => siglipLossAndGrads(x, y, D, Math.log(10), -10, options), tensors: [] };
   if (c.path === 'siglip-loss loss only')
-    return time(() => siglipLossValue(x, y, D, Math.log(10), -10, options));
+    return { call: () => siglipLossValue(x, y, D, Math.log(10), -10, options), tensors: [] };
   const xt = tf.tensor2d(x, [c.n, D]);
   const yt = tf.tensor2d(y, [c.n, D]);
   const tPrime = tf.scalar(Math.log(10));
-  const bias = tf.scalar(-10);
-  const eye = signLabels(tf, c.n, c.n);
+  if (c.path.includes('sigmoid')) {
+    const bias = tf.scalar(-10);
+    const labels = signLabels(tf, c.n, c.n);
+    const loss = sigmoidLoss(tf, labels);
+    return {
+      call: () => valueAndGradsStep(tf, loss, [xt, yt, tPrime, bias]),
+      tensors: [xt, yt, tPrime, bias, labels],
+    };
+  }
+  const identity = tf.tidy(() => tf.eye(c.n));
+  const loss = softmaxLoss(tf, identity);
+  return { call: () => valueAndGradsStep(tf, loss, [xt, yt, tPrime]), tensors: [xt, yt, tPrime, identity] };
+}
+
+function runCase(c) {
+  const prepared = prepareCase(c);
   try {
-    if (c.path.includes('sigmoid')) {
-      const loss = sigmoidLoss(tf, eye);
-      return time(() => valueAndGradsStep(tf, loss, [xt, yt, tPrime, bias]));
-    }
-    const identity = tf.tidy(() => tf.eye(c.n));
-    const loss = softmaxLoss(tf, identity);
-    try {
-      return time(() => valueAndGradsStep(tf, loss, [xt, yt, tPrime]));
-    } finally {
-      identity.dispose();
+    return time(prepared.call);
+  } finally {
+    tf?.dispose(prepared.tensors);
+  }
+}
+
+const HEAD_TO_HEAD_ROUNDS = quick ? 2 : 3;
+
+/**
+ * The fused pass against tfjs-node's materialized sigmoid loss at the largest N, alternating
+ * (fp32, bf16, tfjs) for a few rounds so that both sides see the same machine: on a shared,
+ * noisy machine the ratio within a round is steadier than the ratio of two separate runs.
+ */
+function headToHead(n, threads, progress) {
+  const sides = {
+    fp32: { n, path: 'siglip-loss fused fwd+bwd', threads },
+    bf16: { n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads },
+    tfjs: { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads },
+  };
+  const prepared = Object.fromEntries(Object.entries(sides).map(([name, c]) => [name, prepareCase(c)]));
+  const rounds = [];
+  try {
+    for (let round = 1; round <= HEAD_TO_HEAD_ROUNDS; round++) {
+      progress.step(`head-to-head N=${n}, round ${round} of ${HEAD_TO_HEAD_ROUNDS}`);
+      const ms = {};
+      for (const [name, p] of Object.entries(prepared)) ms[name] = time(p.call) * 1e3;
+      rounds.push({ ms, fp32Speedup: ms.tfjs / ms.fp32, bf16Speedup: ms.tfjs / ms.bf16 });
     }
   } finally {
-    tf.dispose([xt, yt, tPrime, bias, eye]);
+    for (const p of Object.values(prepared)) tf.dispose(p.tensors);
   }
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+  };
+  return {
+    n,
+    rounds,
+    fp32Speedup: median(rounds.map((r) => r.fp32Speedup)),
+    bf16Speedup: median(rounds.map((r) => r.bf16Speedup)),
+  };
 }
 
 function main() {
   const machine = machineInfo(backendInfo());
   const list = cases();
-  const progress = createProgress(list.length + 2, 'bench');
+  const largest = SIZES[SIZES.length - 1];
+  const progress = createProgress(list.length + 2 + (tf ? HEAD_TO_HEAD_ROUNDS : 0), 'bench');
   progress.start('SGEMM ceiling');
   const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
   const rows = [];
@@ -121,6 +164,7 @@ function main() {
       pairsPerSecond: pairs / seconds,
     });
   }
+  const duel = tf ? headToHead(largest, machine.backend.threads, progress) : undefined;
   progress.step('SGEMM ceiling again');
   const after = measureCeiling(tf);
   progress.finish();
@@ -157,7 +201,15 @@ function main() {
     return `N=${n}: ${(tfjs.ms / fused().ms).toFixed(2)}x (bf16 ${(tfjs.ms / fused('bf16').ms).toFixed(2)}x)`;
   });
   if (speedups.length)
-    console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd): ${speedups.join(', ')}`);
+    console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd), table above: ${speedups.join(', ')}`);
+  if (duel) {
+    const rounds = (key) => duel.rounds.map((r) => `${r[key].toFixed(2)}x`).join(', ');
+    console.log(
+      `head-to-head at N=${duel.n} (fp32, bf16, tfjs alternating, ${duel.rounds.length} rounds; median): ` +
+        `fp32 ${duel.fp32Speedup.toFixed(2)}x (rounds ${rounds('fp32Speedup')}), ` +
+        `bf16 ${duel.bf16Speedup.toFixed(2)}x (rounds ${rounds('bf16Speedup')}) faster than tfjs-node`,
+    );
+  }
   const one = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads === 1);
   const all = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads !== 1);
   if (one && all)
@@ -178,7 +230,11 @@ function main() {
   const file = path.join(dir, `throughput${quick ? '-quick' : ''}.json`);
   fs.writeFileSync(
     file,
-    JSON.stringify({ machine, ceiling: { before, after, gflops: ceiling }, rows, bf16Error }, null, 1) + '\n',
+    JSON.stringify(
+      { machine, ceiling: { before, after, gflops: ceiling }, rows, headToHead: duel, bf16Error },
+      null,
+      1,
+    ) + '\n',
   );
   console.log(`\nsaved ${path.relative(process.cwd(), file)}`);
 }
