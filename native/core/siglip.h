@@ -46,6 +46,10 @@ double computeLoss(const LossInputs& in, const RunOptions& options);
 // Loss and all four gradients in one pass over tiles.
 double computeLossAndGrads(const LossInputs& in, Gradients& grads, const RunOptions& options);
 
+// Largest logit scale t = exp(t') both losses accept: beyond it the logits
+// of unit vectors overflow float32 arithmetic in the epilogues.
+constexpr double kMaxLogitScale = 1e30;
+
 // Throws std::invalid_argument naming the offending field.
 void validate(const LossInputs& in);
 

@@ -190,7 +190,8 @@ void validate(const SoftmaxInputs& in) {
   if (in.n <= 0) fail("n must be positive");
   if (in.dim <= 0) fail("dim must be positive");
   if (!std::isfinite(in.tPrime)) fail("tPrime must be finite");
-  if (std::exp(in.tPrime) > 1e30) fail("tPrime is too large: exp(tPrime) overflows the logits");
+  if (std::exp(in.tPrime) > kMaxLogitScale)
+    fail("tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
 }
 
 double computeSoftmaxLoss(const SoftmaxInputs& in, const RunOptions& options) {

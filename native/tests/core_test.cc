@@ -181,6 +181,10 @@ void testValidation() {
   expect(throwsNaming({v, v, 0, 2, 2, 0, 0, {}}, "n"), "n 0 rejected");
   expect(throwsNaming({v, v, 2, 2, 2, NAN, 0, {}}, "tPrime"), "NaN tPrime rejected");
   expect(throwsNaming({v, v, 2, 2, 2, 0, INFINITY, {}}, "bias"), "infinite bias rejected");
+  expect(throwsNaming({v, v, 2, 2, 2, std::log(1e31), 0, {}}, "tPrime"),
+         "exp(tPrime) above kMaxLogitScale rejected");
+  expect(!throwsNaming({v, v, 2, 2, 2, std::log(1e29), 0, {}}, "tPrime"),
+         "exp(tPrime) below kMaxLogitScale accepted");
 }
 
 struct SoftmaxReference {
