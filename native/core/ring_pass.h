@@ -65,19 +65,25 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
     float* dots = tiles.data() + static_cast<size_t>(k) * kTile * kTile;
     TileEngine& engine = *engines[k];
     const auto rows = part(in.n, workers, k);
+    const int64_t slots = engine.columnSlots();
     auto block = [&](std::pair<int64_t, int64_t> cols) {
-      for (int64_t c0 = cols.first; c0 < cols.second; c0 += kTile) {
-        const int64_t tileCols = std::min(kTile, cols.second - c0);
-        engine.setColumns(in.y + c0 * in.dim, tileCols);
+      for (int64_t b0 = cols.first; b0 < cols.second; b0 += slots * kTile) {
+        const int64_t blockEnd = std::min(b0 + slots * kTile, cols.second);
+        for (int64_t c0 = b0; c0 < blockEnd; c0 += kTile)
+          engine.setColumns(int((c0 - b0) / kTile), in.y + c0 * in.dim,
+                            std::min(kTile, blockEnd - c0));
         for (int64_t r0 = rows.first; r0 < rows.second; r0 += kTile) {
           const int64_t tileRows = std::min(kTile, rows.second - r0);
-          const float* xTile = in.x + r0 * in.dim;
-          engine.dot(dots, xTile, tileRows);
-          Tile tile{dots, r0, tileRows, c0, tileCols};
-          tileFn(k, tile);
-          if (!grads) continue;
-          engine.accumulateRowGrads(dx + r0 * in.dim, dots, tileRows);
-          engine.accumulateColumnGrads(dy + c0 * in.dim, dots, xTile, tileRows);
+          engine.setRows(in.x + r0 * in.dim, tileRows);
+          for (int64_t c0 = b0; c0 < blockEnd; c0 += kTile) {
+            const int slot = int((c0 - b0) / kTile);
+            engine.dot(dots, slot);
+            Tile tile{dots, r0, tileRows, c0, std::min(kTile, blockEnd - c0)};
+            tileFn(k, tile);
+            if (!grads) continue;
+            engine.accumulateRowGrads(dx + r0 * in.dim, dots, slot);
+            engine.accumulateColumnGrads(dy + c0 * in.dim, dots, slot);
+          }
         }
       }
     };

@@ -2,7 +2,8 @@
 // per engine: built-in fp32 kernels or OpenBLAS (chosen at build time), and
 // the opt-in bf16 dot products. All matrices are row-major float32; x and y
 // rows have length dim; a tile is at most kTile x kTile. One engine per worker:
-// it owns the packed copies of the current column tile.
+// it owns packed copies of a few column tiles (its slots) and of the current
+// row tile, so that each copy serves many tiles.
 #pragma once
 
 #include <cstdint>
@@ -20,20 +21,27 @@ class TileEngine {
  public:
   virtual ~TileEngine() = default;
 
-  // Takes rows c0..c0+cols of y (cols <= kTile) as the current column tile,
-  // copied into the layouts the products read; every row tile reuses it.
-  virtual void setColumns(const float* yTile, int64_t cols) = 0;
+  // How many column tiles the engine holds at once: the pass visits a block
+  // of that many column tiles with each row tile.
+  virtual int columnSlots() const = 0;
 
-  // s[r][c] = <x_r, y_c> for r < rows, c < kTile (0 past the column tile);
-  // s has row stride kTile.
-  virtual void dot(float* s, const float* xTile, int64_t rows) = 0;
+  // Takes rows c0..c0+cols of y (cols <= kTile) as column tile `slot`, copied
+  // into the layouts the products read; every row tile reuses it.
+  virtual void setColumns(int slot, const float* yTile, int64_t cols) = 0;
 
-  // dx[r] += sum_c g[r][c] y_c (dX += G Y), g rows x cols with stride kTile.
-  virtual void accumulateRowGrads(float* dx, const float* g, int64_t rows) = 0;
+  // Takes rows r0..r0+rows of x (rows <= kTile) as the current row tile.
+  virtual void setRows(const float* xTile, int64_t rows) = 0;
 
-  // dy[c] += sum_r g[r][c] x_r (dY += G^T X); xTile is the last one passed to dot.
-  virtual void accumulateColumnGrads(float* dy, const float* g, const float* xTile,
-                                     int64_t rows) = 0;
+  // s[r][c] = <x_r, y_c> over the row tile and column tile `slot` (c < kTile,
+  // 0 past the column tile); s has row stride kTile.
+  virtual void dot(float* s, int slot) = 0;
+
+  // dx[r] += sum_c g[r][c] y_c (dX += G Y) over the row tile and column tile
+  // `slot`; g has row stride kTile.
+  virtual void accumulateRowGrads(float* dx, const float* g, int slot) = 0;
+
+  // dy[c] += sum_r g[r][c] x_r (dY += G^T X), likewise.
+  virtual void accumulateColumnGrads(float* dy, const float* g, int slot) = 0;
 };
 
 // The build's fp32 engine (tile_engine_fp32.cc or tile_engine_openblas.cc).

@@ -74,53 +74,79 @@ void pairAcrossRowsInPanels(uint32_t* dst, const float* src, int64_t stride, int
                    valid - p0, kPanel);
 }
 
+// One column tile (kTile rows of y) as pair words.
+struct BFloat16Columns {
+  int64_t cols = 0;
+  std::vector<uint32_t> transposed;  // dot's operand: dimPairs x kTile, panel-major
+  std::vector<uint32_t> rows;        // dX's operand: pairsOf(cols) x dim, panel-major
+};
+
+// Several slots: rounding a row tile to bf16 costs about a tenth of its
+// products at bf16 speed, so each rounded row tile serves kSlots column tiles.
 class BFloat16Engine final : public TileEngine {
  public:
+  static constexpr int kSlots = 4;
+
   explicit BFloat16Engine(int64_t dim)
       : dim_(dim),
         dimPairs_(pairsOf(dim)),
         native_(bf16::hasNativeDotProducts()),
-        yTransposed_(dimPairs_ * kTile),
-        yRows_(pairsOf(kTile) * wholePanels(dim)),
         xPairs_(kTile * dimPairs_),
         xRows_(pairsOf(kTile) * wholePanels(dim)),
         gPairs_(kTile * pairsOf(kTile)),
-        gTransposed_(pairsOf(kTile) * kTile) {}
+        gTransposed_(pairsOf(kTile) * kTile) {
+    for (BFloat16Columns& c : columns_) {
+      c.transposed.resize(dimPairs_ * kTile);
+      c.rows.resize(pairsOf(kTile) * wholePanels(dim));
+    }
+  }
 
-  void setColumns(const float* yTile, int64_t cols) override {
-    cols_ = cols;
-    // y's rows as pairs (xPairs_ is free until dot), then transposed into
-    // panels: dot's right-hand operand, step = a pair of features.
+  int columnSlots() const override { return kSlots; }
+
+  void setColumns(int slot, const float* yTile, int64_t cols) override {
+    BFloat16Columns& c = columns_[slot];
+    c.cols = cols;
+    // y's rows as pairs (xPairs_ is refilled by setRows), then transposed
+    // into panels: dot's right-hand operand, a step is a pair of features.
     pairAlongRows(xPairs_.data(), yTile, dim_, cols, dim_, dimPairs_);
     for (int64_t p0 = 0; p0 < kTile; p0 += kPanel)
       for (int64_t k = 0; k < dimPairs_; ++k) {
-        uint32_t* line = yTransposed_.data() + p0 * dimPairs_ + k * kPanel;
-        for (int64_t c = 0; c < kPanel; ++c)
-          line[c] = p0 + c < cols ? xPairs_[(p0 + c) * dimPairs_ + k] : 0u;
+        uint32_t* line = c.transposed.data() + p0 * dimPairs_ + k * kPanel;
+        for (int64_t j = 0; j < kPanel; ++j)
+          line[j] = p0 + j < cols ? xPairs_[(p0 + j) * dimPairs_ + k] : 0u;
       }
-    pairAcrossRowsInPanels(yRows_.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
+    pairAcrossRowsInPanels(c.rows.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
   }
 
-  void dot(float* s, const float* xTile, int64_t rows) override {
+  void setRows(const float* xTile, int64_t rows) override {
+    xTile_ = xTile;
+    rows_ = rows;
+    xRowsReady_ = false;
     pairAlongRows(xPairs_.data(), xTile, dim_, rows, dim_, dimPairs_);
-    std::fill(s, s + rows * kTile, 0.0f);
-    accumulate(s, rows, xPairs_.data(), dimPairs_, 1, yTransposed_.data(), dimPairs_ * kPanel,
-               dimPairs_, kTile);
   }
 
-  void accumulateRowGrads(float* dx, const float* g, int64_t rows) override {
-    const int64_t steps = pairsOf(cols_);
-    pairAlongRows(gPairs_.data(), g, kTile, rows, cols_, pairsOf(kTile));
-    accumulate(dx, rows, gPairs_.data(), pairsOf(kTile), 1, yRows_.data(), steps * kPanel, steps,
+  void dot(float* s, int slot) override {
+    std::fill(s, s + rows_ * kTile, 0.0f);
+    accumulate(s, rows_, xPairs_.data(), dimPairs_, 1, columns_[slot].transposed.data(),
+               dimPairs_ * kPanel, dimPairs_, kTile);
+  }
+
+  void accumulateRowGrads(float* dx, const float* g, int slot) override {
+    const BFloat16Columns& c = columns_[slot];
+    const int64_t steps = pairsOf(c.cols);
+    pairAlongRows(gPairs_.data(), g, kTile, rows_, c.cols, pairsOf(kTile));
+    accumulate(dx, rows_, gPairs_.data(), pairsOf(kTile), 1, c.rows.data(), steps * kPanel, steps,
                dim_);
   }
 
-  void accumulateColumnGrads(float* dy, const float* g, const float* xTile, int64_t rows) override {
-    const int64_t steps = pairsOf(rows);
-    pairAcrossRowsInPanels(xRows_.data(), xTile, dim_, rows, dim_, wholePanels(dim_));
-    pairAcrossRows(gTransposed_.data(), kTile, g, kTile, rows, cols_, kTile);
-    accumulate(dy, cols_, gTransposed_.data(), 1, kTile, xRows_.data(), steps * kPanel, steps,
-               dim_);
+  void accumulateColumnGrads(float* dy, const float* g, int slot) override {
+    const int64_t cols = columns_[slot].cols, steps = pairsOf(rows_);
+    if (!xRowsReady_) {  // the loss-only pass never needs it
+      pairAcrossRowsInPanels(xRows_.data(), xTile_, dim_, rows_, dim_, wholePanels(dim_));
+      xRowsReady_ = true;
+    }
+    pairAcrossRows(gTransposed_.data(), kTile, g, kTile, rows_, cols, kTile);
+    accumulate(dy, cols, gTransposed_.data(), 1, kTile, xRows_.data(), steps * kPanel, steps, dim_);
   }
 
  private:
@@ -132,10 +158,12 @@ class BFloat16Engine final : public TileEngine {
         out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, kPanel, steps, width);
   }
 
-  int64_t dim_, dimPairs_, cols_ = 0;
+  int64_t dim_, dimPairs_;
   bool native_;
-  std::vector<uint32_t> yTransposed_;  // dot's operand: dimPairs x kTile, panel-major
-  std::vector<uint32_t> yRows_;        // dX's operand: pairsOf(cols) x dim, panel-major
+  BFloat16Columns columns_[kSlots];
+  const float* xTile_ = nullptr;
+  int64_t rows_ = 0;
+  bool xRowsReady_ = false;
   std::vector<uint32_t> xPairs_;       // dot's coefficients: rows x dimPairs
   std::vector<uint32_t> xRows_;        // dY's operand: pairsOf(rows) x dim, panel-major
   std::vector<uint32_t> gPairs_;       // dX's coefficients: rows x pairsOf(kTile)

@@ -67,34 +67,55 @@ void packPanelsTransposed(float* dst, const float* src, int64_t steps, int64_t v
 
 int64_t wholePanels(int64_t width) { return (width + kPanel - 1) / kPanel * kPanel; }
 
+// One column tile (kTile rows of y), packed.
+struct Float32Columns {
+  int64_t cols = 0;
+  std::vector<float> transposed;  // dot's operand: dim x kTile, panel-major
+  std::vector<float> rows;        // dX's operand: cols x dim, panel-major
+};
+
+// One slot: the packed column tile stays in L2 across the row tiles, and x is
+// read in place.
 class Float32Engine final : public TileEngine {
  public:
-  explicit Float32Engine(int64_t dim)
-      : dim_(dim), yTransposed_(dim * kTile), yRows_(kTile * wholePanels(dim)) {}
-
-  void setColumns(const float* yTile, int64_t cols) override {
-    cols_ = cols;
-    packPanelsTransposed(yTransposed_.data(), yTile, dim_, cols, kTile);
-    packPanels(yRows_.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
+  explicit Float32Engine(int64_t dim) : dim_(dim) {
+    columns_.transposed.resize(dim * kTile);
+    columns_.rows.resize(kTile * wholePanels(dim));
   }
 
-  void dot(float* s, const float* xTile, int64_t rows) override {
-    std::fill(s, s + rows * kTile, 0.0f);
-    accumulate(s, rows, xTile, dim_, 1, panelMajor(yTransposed_.data(), dim_), dim_, kTile);
+  int columnSlots() const override { return 1; }
+
+  void setColumns(int, const float* yTile, int64_t cols) override {
+    columns_.cols = cols;
+    packPanelsTransposed(columns_.transposed.data(), yTile, dim_, cols, kTile);
+    packPanels(columns_.rows.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
   }
 
-  void accumulateRowGrads(float* dx, const float* g, int64_t rows) override {
-    accumulate(dx, rows, g, kTile, 1, panelMajor(yRows_.data(), cols_), cols_, dim_);
+  void setRows(const float* xTile, int64_t rows) override {
+    xTile_ = xTile;
+    rows_ = rows;
   }
 
-  void accumulateColumnGrads(float* dy, const float* g, const float* xTile, int64_t rows) override {
-    accumulate(dy, cols_, g, 1, kTile, rowMajor(xTile, dim_), rows, dim_);
+  void dot(float* s, int) override {
+    std::fill(s, s + rows_ * kTile, 0.0f);
+    accumulate(s, rows_, xTile_, dim_, 1, panelMajor(columns_.transposed.data(), dim_), dim_,
+               kTile);
+  }
+
+  void accumulateRowGrads(float* dx, const float* g, int) override {
+    accumulate(dx, rows_, g, kTile, 1, panelMajor(columns_.rows.data(), columns_.cols),
+               columns_.cols, dim_);
+  }
+
+  void accumulateColumnGrads(float* dy, const float* g, int) override {
+    accumulate(dy, columns_.cols, g, 1, kTile, rowMajor(xTile_, dim_), rows_, dim_);
   }
 
  private:
-  int64_t dim_, cols_ = 0;
-  std::vector<float> yTransposed_;  // dim x kTile, panel-major
-  std::vector<float> yRows_;        // cols x dim, panel-major
+  int64_t dim_;
+  Float32Columns columns_;
+  const float* xTile_ = nullptr;
+  int64_t rows_ = 0;
 };
 
 }  // namespace

@@ -21,7 +21,9 @@ class OpenBlasEngine final : public TileEngine {
     std::call_once(once, [] { openblas_set_num_threads(1); });
   }
 
-  void setColumns(const float* yTile, int64_t cols) override {
+  int columnSlots() const override { return 1; }
+
+  void setColumns(int, const float* yTile, int64_t cols) override {
     yTile_ = yTile;
     cols_ = cols;
     for (int64_t k = 0; k < dim_; ++k) {
@@ -31,24 +33,30 @@ class OpenBlasEngine final : public TileEngine {
     }
   }
 
-  void dot(float* s, const float* xTile, int64_t rows) override {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kTile, dim_, 1.0f, xTile, dim_,
+  void setRows(const float* xTile, int64_t rows) override {
+    xTile_ = xTile;
+    rows_ = rows;
+  }
+
+  void dot(float* s, int) override {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows_, kTile, dim_, 1.0f, xTile_, dim_,
                 yTransposed_.data(), kTile, 0.0f, s, kTile);
   }
 
-  void accumulateRowGrads(float* dx, const float* g, int64_t rows) override {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, dim_, cols_, 1.0f, g, kTile,
+  void accumulateRowGrads(float* dx, const float* g, int) override {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows_, dim_, cols_, 1.0f, g, kTile,
                 yTile_, dim_, 1.0f, dx, dim_);
   }
 
-  void accumulateColumnGrads(float* dy, const float* g, const float* xTile, int64_t rows) override {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols_, dim_, rows, 1.0f, g, kTile, xTile,
+  void accumulateColumnGrads(float* dy, const float* g, int) override {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols_, dim_, rows_, 1.0f, g, kTile, xTile_,
                 dim_, 1.0f, dy, dim_);
   }
 
  private:
-  int64_t dim_, cols_ = 0;
+  int64_t dim_, cols_ = 0, rows_ = 0;
   const float* yTile_ = nullptr;
+  const float* xTile_ = nullptr;
   std::vector<float> yTransposed_;  // dim x kTile
 };
 

@@ -354,6 +354,7 @@ void testBFloat16() {
     checkBFloat16Case(130, 97, 33, t10, -10, threads);
     checkBFloat16Case(131, 150, 100, t10, -10, threads);
     checkBFloat16Case(129, 257, 211, t10, -10, threads);
+    checkBFloat16Case(40, 700, 20, t10, -10, threads);  // more than one block of column slots
   }
   for (double bias : {-50.0, 50.0}) checkBFloat16Case(70, 66, 24, std::log(1e3), bias, 2);
   testBFloat16Kernels();
