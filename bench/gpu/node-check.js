@@ -4,15 +4,7 @@
 'use strict';
 const { backendInfo, siglipLossAndGrads, siglipLossAndGradsAsync } = require(process.cwd());
 
-function relative(a, b) {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+const { relativeError: relative } = require('../lib/float64-reference');
 
 async function main() {
   console.log(JSON.stringify(backendInfo()));

@@ -51,4 +51,4 @@ function errorsAgainstFloat64(result, x, y, n, m, dim, tPrime, bias) {
   };
 }
 
-module.exports = { errorsAgainstFloat64 };
+module.exports = { errorsAgainstFloat64, relativeError };
