@@ -52,7 +52,6 @@ struct Emulated {
   using Elem = uint32_t;
   using Coef = uint32_t;
   using Vec = simd::Bits;
-  static constexpr int kWidth = 1;
   static SIGLIP_INLINE Vec load(const uint32_t* p) {
     Vec v;
     std::memcpy(&v, p, sizeof v);

@@ -177,7 +177,7 @@ SIGLIP_MULTIVERSION
 void accumulateEmulated(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                         int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
                         int64_t bRowStride, int64_t steps, int64_t width) {
-  const kernel::Operand<uint32_t, 1> operand{b, bPanelStride, bRowStride};
+  const kernel::Operand<uint32_t> operand{b, bPanelStride, bRowStride};
   kernel::accumulate<Emulated>(out, rows, coef, coefRowStride, coefColStride, operand, steps,
                                width);
 }

@@ -12,13 +12,12 @@ namespace siglip {
 namespace {
 
 using kernel::kPanel;
-using Operand = kernel::Operand<float, 1>;
+using Operand = kernel::Operand<float>;
 
 struct Float32 {
   using Elem = float;
   using Coef = float;
   using Vec = simd::Vec;
-  static constexpr int kWidth = 1;
   static SIGLIP_INLINE Vec load(const float* p) { return simd::load(p); }
   static SIGLIP_INLINE Vec broadcast(float c) { return simd::broadcast(c); }
   static SIGLIP_INLINE Vec multiplyAdd(Vec acc, Vec g, Vec b) { return acc + g * b; }

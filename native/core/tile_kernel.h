@@ -14,15 +14,15 @@ namespace siglip::kernel {
 
 constexpr int64_t kPanel = 4 * simd::kLanes;
 
-// Depth step `k`, column `col` of a right-hand operand starts at
-// data[(col / kPanel) * panelStride + k * rowStride + (col % kPanel) * kWidth]
-// where kWidth is the elements per column and step (1 for fp32, 2 for bf16).
-template <typename Elem, int kWidth>
+// Depth step `k`, column `col` of a right-hand operand (one element: a float,
+// or a word holding a pair of bf16 values) is at
+// data[(col / kPanel) * panelStride + k * rowStride + col % kPanel].
+template <typename Elem>
 struct Operand {
   const Elem* data;
   int64_t panelStride, rowStride;
   SIGLIP_INLINE const Elem* at(int64_t k, int64_t col) const {
-    return data + (col / kPanel) * panelStride + k * rowStride + (col % kPanel) * kWidth;
+    return data + (col / kPanel) * panelStride + k * rowStride + col % kPanel;
   }
 };
 
@@ -34,13 +34,12 @@ SIGLIP_INLINE void accumulateBlock(float* out, int64_t outStride, const typename
                                    const typename Arith::Elem* b, int64_t bRowStride,
                                    int64_t steps) {
   using simd::kLanes;
-  constexpr int64_t kVecElems = kLanes * Arith::kWidth;
   simd::Vec acc[kRows][kVecs];
   for (int r = 0; r < kRows; ++r)
     for (int v = 0; v < kVecs; ++v) acc[r][v] = simd::load(out + r * outStride + v * kLanes);
   for (int64_t k = 0; k < steps; ++k) {
     typename Arith::Vec bv[kVecs];
-    for (int v = 0; v < kVecs; ++v) bv[v] = Arith::load(b + k * bRowStride + v * kVecElems);
+    for (int v = 0; v < kVecs; ++v) bv[v] = Arith::load(b + k * bRowStride + v * kLanes);
     for (int r = 0; r < kRows; ++r) {
       const auto g = Arith::broadcast(coef[r * coefRowStride + k * coefColStride]);
       for (int v = 0; v < kVecs; ++v) acc[r][v] = Arith::multiplyAdd(acc[r][v], g, bv[v]);

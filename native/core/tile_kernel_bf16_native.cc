@@ -22,7 +22,6 @@ struct Native {
   using Elem = uint32_t;
   using Coef = uint32_t;
   using Vec = __m512bh;
-  static constexpr int kWidth = 1;
   static SIGLIP_INLINE Vec load(const uint32_t* p) { return (Vec)_mm512_loadu_si512(p); }
   static SIGLIP_INLINE Vec broadcast(uint32_t c) { return (Vec)_mm512_set1_epi32(int(c)); }
   static SIGLIP_INLINE simd::Vec multiplyAdd(simd::Vec acc, Vec c, Vec b) {
@@ -38,7 +37,7 @@ struct Native {
 void accumulateNative(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                       int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
                       int64_t bRowStride, int64_t steps, int64_t width) {
-  const kernel::Operand<uint32_t, 1> operand{b, bPanelStride, bRowStride};
+  const kernel::Operand<uint32_t> operand{b, bPanelStride, bRowStride};
   kernel::accumulate<Native>(out, rows, coef, coefRowStride, coefColStride, operand, steps, width);
 }
 
