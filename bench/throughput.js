@@ -105,49 +105,72 @@ function runCase(c) {
   }
 }
 
-const HEAD_TO_HEAD_ROUNDS = quick ? 2 : 3;
+const ROUNDS = quick ? 2 : 3;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+}
 
 /**
- * The fused pass against tfjs-node's materialized sigmoid loss at the largest N, alternating
- * (fp32, bf16, tfjs) for a few rounds so that both sides see the same machine: on a shared,
- * noisy machine the ratio within a round is steadier than the ratio of two separate runs.
+ * ms of each named case, timed in turn for ROUNDS rounds: on a shared, noisy machine a ratio
+ * within a round (both sides under the same load) is steadier than one of two separate runs.
  */
-function headToHead(n, threads, progress) {
-  const sides = {
-    fp32: { n, path: 'siglip-loss fused fwd+bwd', threads },
-    bf16: { n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads },
-    tfjs: { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads },
-  };
-  const prepared = Object.fromEntries(Object.entries(sides).map(([name, c]) => [name, prepareCase(c)]));
+function alternatingRounds(label, sides, progress) {
+  const prepared = Object.entries(sides).map(([name, c]) => [name, prepareCase(c)]);
   const rounds = [];
   try {
-    for (let round = 1; round <= HEAD_TO_HEAD_ROUNDS; round++) {
-      progress.step(`head-to-head N=${n}, round ${round} of ${HEAD_TO_HEAD_ROUNDS}`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      progress.step(`${label}, round ${round} of ${ROUNDS}`);
       const ms = {};
-      for (const [name, p] of Object.entries(prepared)) ms[name] = time(p.call) * 1e3;
-      rounds.push({ ms, fp32Speedup: ms.tfjs / ms.fp32, bf16Speedup: ms.tfjs / ms.bf16 });
+      for (const [name, p] of prepared) ms[name] = time(p.call) * 1e3;
+      rounds.push(ms);
     }
   } finally {
-    for (const p of Object.values(prepared)) tf.dispose(p.tensors);
+    for (const [, p] of prepared) tf?.dispose(p.tensors);
   }
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
-  };
-  return {
-    n,
-    rounds,
-    fp32Speedup: median(rounds.map((r) => r.fp32Speedup)),
-    bf16Speedup: median(rounds.map((r) => r.bf16Speedup)),
-  };
+  return rounds;
+}
+
+/** ratios[i] = rounds[i][slow] / rounds[i][fast], and their median. */
+function speedup(rounds, slow, fast) {
+  const ratios = rounds.map((ms) => ms[slow] / ms[fast]);
+  return { median: median(ratios), rounds: ratios };
+}
+
+/** The fused pass (fp32 and bf16) against tfjs-node's materialized sigmoid loss at N. */
+function headToHead(n, threads, progress) {
+  const rounds = alternatingRounds(
+    `head-to-head N=${n}`,
+    {
+      fp32: { n, path: 'siglip-loss fused fwd+bwd', threads },
+      bf16: { n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads },
+      tfjs: { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads },
+    },
+    progress,
+  );
+  return { n, ms: rounds, fp32: speedup(rounds, 'tfjs', 'fp32'), bf16: speedup(rounds, 'tfjs', 'bf16') };
+}
+
+/** All threads against one, fused fp32 at N. */
+function threadScaling(n, threads, progress) {
+  const rounds = alternatingRounds(
+    `thread scaling N=${n}`,
+    {
+      all: { n, path: 'siglip-loss fused fwd+bwd', threads },
+      one: { n, path: 'siglip-loss fused fwd+bwd', threads: 1 },
+    },
+    progress,
+  );
+  return { n, threads, ms: rounds, ...speedup(rounds, 'one', 'all') };
 }
 
 function main() {
   const machine = machineInfo(backendInfo());
   const list = cases();
   const largest = SIZES[SIZES.length - 1];
-  const progress = createProgress(list.length + 2 + (tf ? HEAD_TO_HEAD_ROUNDS : 0), 'bench');
+  const progress = createProgress(list.length + 2 + (tf ? 2 : 1) * ROUNDS, 'bench');
   progress.start('SGEMM ceiling');
   const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
   const rows = [];
@@ -165,6 +188,7 @@ function main() {
     });
   }
   const duel = tf ? headToHead(largest, machine.backend.threads, progress) : undefined;
+  const scaling = threadScaling(4096, machine.backend.threads, progress);
   progress.step('SGEMM ceiling again');
   const after = measureCeiling(tf);
   progress.finish();
@@ -202,20 +226,17 @@ function main() {
   });
   if (speedups.length)
     console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd), table above: ${speedups.join(', ')}`);
-  if (duel) {
-    const rounds = (key) => duel.rounds.map((r) => `${r[key].toFixed(2)}x`).join(', ');
+  const ratios = (s) =>
+    `${s.median.toFixed(2)}x (rounds ${s.rounds.map((r) => `${r.toFixed(2)}x`).join(', ')})`;
+  if (duel)
     console.log(
-      `head-to-head at N=${duel.n} (fp32, bf16, tfjs alternating, ${duel.rounds.length} rounds; median): ` +
-        `fp32 ${duel.fp32Speedup.toFixed(2)}x (rounds ${rounds('fp32Speedup')}), ` +
-        `bf16 ${duel.bf16Speedup.toFixed(2)}x (rounds ${rounds('bf16Speedup')}) faster than tfjs-node`,
+      `head-to-head at N=${duel.n} (fp32, bf16, tfjs alternating, ${ROUNDS} rounds; median): ` +
+        `fp32 ${ratios(duel.fp32)}, bf16 ${ratios(duel.bf16)} faster than tfjs-node`,
     );
-  }
-  const one = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads === 1);
-  const all = rows.find((r) => r.n === 4096 && fusedRow(r) && r.threads !== 1);
-  if (one && all)
-    console.log(
-      `thread scaling at N=4096: ${all.threads} threads ${(one.ms / all.ms).toFixed(2)}x one thread`,
-    );
+  console.log(
+    `thread scaling at N=${scaling.n} (alternating, ${ROUNDS} rounds; median): ` +
+      `${scaling.threads} threads ${ratios(scaling)} faster than one`,
+  );
 
   const bf16Error = bf16Accuracy();
   console.log(
@@ -231,7 +252,14 @@ function main() {
   fs.writeFileSync(
     file,
     JSON.stringify(
-      { machine, ceiling: { before, after, gflops: ceiling }, rows, headToHead: duel, bf16Error },
+      {
+        machine,
+        ceiling: { before, after, gflops: ceiling },
+        rows,
+        headToHead: duel,
+        threadScaling: scaling,
+        bf16Error,
+      },
       null,
       1,
     ) + '\n',

@@ -27,6 +27,14 @@ async function main() {
     `raw: N=M=${n}, D=${dim}: loss ${r.loss.toFixed(4)}, dt' ${r.dTPrime.toFixed(4)}, db ${r.dBias.toFixed(4)} ` +
       `in ${ms.toFixed(1)} ms (${((6 * n * n * dim) / ms / 1e6).toFixed(1)} GFLOP/s)`,
   );
+  // The opt-in bf16 arithmetic: AVX512-BF16 dot products where the CPU has them.
+  const bf16Start = process.hrtime.bigint();
+  const b = siglipLossAndGrads(x, y, dim, Math.log(10), -10, { precision: 'bf16' });
+  const bf16Ms = Number(process.hrtime.bigint() - bf16Start) / 1e6;
+  console.log(
+    `raw, precision 'bf16' (${backendInfo().bf16}): loss ${b.loss.toFixed(4)} ` +
+      `(relative difference ${(Math.abs(b.loss - r.loss) / r.loss).toExponential(1)}) in ${bf16Ms.toFixed(1)} ms`,
+  );
 
   // The op in a training loop: two embedding tables, learnable t' and b.
   const images = tf.variable(tf.randomNormal([256, 32]));
