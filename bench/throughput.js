@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
-const { machineInfo, measureCeiling, root } = require('./lib/machine');
+const { fmaPeak, machineInfo, measureCeiling, root } = require('./lib/machine');
 const { errorsAgainstFloat64 } = require('./lib/float64-reference');
 const { createProgress } = require('./lib/progress');
 const { signLabels, sigmoidLoss, softmaxLoss, valueAndGradsStep } = require('./lib/tfjs-losses');
@@ -177,6 +177,7 @@ function main() {
   const progress = createProgress(list.length + 2 + (tf ? 2 : 1) * ROUNDS, 'bench');
   progress.start('SGEMM ceiling');
   const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
+  const peak = fmaPeak(machine.backend.threads);
   const rows = [];
   for (const c of list) {
     progress.step(`${c.path} N=${c.n} threads=${c.threads}`);
@@ -230,6 +231,10 @@ function main() {
   });
   if (speedups.length)
     console.log(`\nfused vs tfjs-node materialized sigmoid (fwd+bwd), table above: ${speedups.join(', ')}`);
+  if (peak)
+    console.log(
+      `fp32 FMA peak (same run, ${machine.backend.threads} threads, bench/fma-peak.c): ${fmt(peak)} GFLOP/s`,
+    );
   const ratios = (s) =>
     `${s.median.toFixed(2)}x (rounds ${s.rounds.map((r) => `${r.toFixed(2)}x`).join(', ')})`;
   if (duel)
@@ -237,6 +242,19 @@ function main() {
       `head-to-head at N=${duel.n} (fp32, bf16, tfjs alternating, ${ROUNDS} rounds; median): ` +
         `fp32 ${ratios(duel.fp32)}, bf16 ${ratios(duel.bf16)} faster than tfjs-node`,
     );
+  if (duel && peak) {
+    const percentOfPeak = (name) =>
+      (
+        (100 * (6 * duel.n * duel.n * D)) /
+        (median(duel.ms.map((ms) => ms[name])) / 1e3) /
+        1e9 /
+        peak
+      ).toFixed(0);
+    console.log(
+      `  (median times as a share of the FMA peak: fused fp32 ${percentOfPeak('fp32')} %, ` +
+        `tfjs-node ${percentOfPeak('tfjs')} %; 1.5x needs the fused pass at 1.5x tfjs-node's share)`,
+    );
+  }
   console.log(
     `thread scaling at N=${scaling.n} (alternating, ${ROUNDS} rounds; median): ` +
       `${scaling.threads} threads ${ratios(scaling)} faster than one`,
@@ -259,6 +277,7 @@ function main() {
       {
         machine,
         ceiling: { before, after, gflops: ceiling },
+        fmaPeak: peak,
         rows,
         headToHead: duel,
         threadScaling: scaling,

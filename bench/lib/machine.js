@@ -63,10 +63,29 @@ function measureCeiling(tf, n = 4096, d = 768, repeats = 5) {
   return { openblas, tfjsMatMul, gflops: rates.length ? Math.max(...rates) : undefined };
 }
 
+/**
+ * The fp32 multiply-add peak of `threads` cores (bench/fma-peak.c: FMA chains in registers),
+ * in GFLOP/s, or undefined when it cannot be built or the CPU has no FMA.
+ */
+function fmaPeak(threads) {
+  const binary = path.join(root, 'build', 'bench', 'fma-peak');
+  try {
+    if (!fs.existsSync(binary)) {
+      fs.mkdirSync(path.dirname(binary), { recursive: true });
+      execFileSync('cc', ['-O2', '-pthread', '-o', binary, path.join(root, 'bench', 'fma-peak.c')], {
+        stdio: 'ignore',
+      });
+    }
+    return Number(execFileSync(binary, [String(threads)]).toString());
+  } catch {
+    return undefined;
+  }
+}
+
 /** Peak resident set size of this process (VmHWM), in bytes. */
 function peakRss() {
   const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return match ? Number(match[1]) * 1024 : process.memoryUsage().rss;
 }
 
-module.exports = { machineInfo, measureCeiling, peakRss, root };
+module.exports = { fmaPeak, machineInfo, measureCeiling, peakRss, root };
