@@ -107,8 +107,7 @@ CallArguments readCallArguments(const Napi::CallbackInfo& info, Loss loss) {
   args.request.inputs.m = yLength / d;
   args.request.inputs.dim = d;
   args.request.inputs.tPrime = readFinite(env, info[3], "tPrime");
-  if (std::exp(args.request.inputs.tPrime) > kMaxLogitScale)
-    throwRange(env, "tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
+  if (std::exp(args.request.inputs.tPrime) > kMaxLogitScale) throwRange(env, kLogitScaleError);
   if (loss == Loss::kSigmoid) {
     args.request.inputs.bias = readFinite(env, info[4], "bias");
     readOptions(env, info[5], args);

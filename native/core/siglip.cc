@@ -67,8 +67,7 @@ void validate(const LossInputs& in) {
   if (in.dim <= 0) fail("dim must be positive");
   if (!std::isfinite(in.tPrime)) fail("tPrime must be finite");
   if (!std::isfinite(in.bias)) fail("bias must be finite");
-  if (std::exp(in.tPrime) > kMaxLogitScale)
-    fail("tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
+  if (std::exp(in.tPrime) > kMaxLogitScale) fail(kLogitScaleError);
 }
 
 double computeLoss(const LossInputs& in, const RunOptions& options) {

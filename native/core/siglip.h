@@ -49,6 +49,8 @@ double computeLossAndGrads(const LossInputs& in, Gradients& grads, const RunOpti
 // Largest logit scale t = exp(t') both losses accept: beyond it the logits
 // of unit vectors overflow float32 arithmetic in the epilogues.
 constexpr double kMaxLogitScale = 1e30;
+constexpr char kLogitScaleError[] =
+    "tPrime must be at most log(1e30): exp(tPrime) overflows the logits";
 
 // Throws std::invalid_argument naming the offending field.
 void validate(const LossInputs& in);

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "fast_math.h"
@@ -184,14 +183,8 @@ double forward(const SoftmaxInputs& in, const Setup& s, Statistics& st) {
 }  // namespace
 
 void validate(const SoftmaxInputs& in) {
-  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
-  if (in.x == nullptr) fail("x must not be null");
-  if (in.y == nullptr) fail("y must not be null");
-  if (in.n <= 0) fail("n must be positive");
-  if (in.dim <= 0) fail("dim must be positive");
-  if (!std::isfinite(in.tPrime)) fail("tPrime must be finite");
-  if (std::exp(in.tPrime) > kMaxLogitScale)
-    fail("tPrime must be at most log(1e30): exp(tPrime) overflows the logits");
+  // The sigmoid loss's checks with M = N and no bias: the same fields, messages and bounds.
+  validate(LossInputs{in.x, in.y, in.n, in.n, in.dim, in.tPrime, 0.0, {}});
 }
 
 double computeSoftmaxLoss(const SoftmaxInputs& in, const RunOptions& options) {
