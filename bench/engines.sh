@@ -16,6 +16,9 @@ g++ "${flags[@]}" "${common[@]}" native/core/tile_engine_fp32.cc -o "$OUT/engine
 g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engine_openblas.cc -lopenblas \
   -o "$OUT/engine-openblas"
 cc -O2 bench/sgemm-ceiling.c -lopenblas -o "$OUT/sgemm-ceiling"
+cc -O2 -pthread bench/fma-peak.c -o "$OUT/fma-peak"
+g++ "${flags[@]}" bench/tile-products.cc native/core/sigmoid_epilogue.cc native/core/tile_engine_fp32.cc \
+  native/core/tile_engine_bf16.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/tile-products"
 
 echo "N = M = $N, D = 768, best of 3 per run, $ROUNDS alternating rounds (GFLOP/s; % of the SGEMM measured just before)"
 printf '%-6s %-9s %9s %6s %11s %6s %9s\n' round engine fused '%' loss-only '%' sgemm
@@ -26,4 +29,10 @@ for round in $(seq "$ROUNDS"); do
     awk -v r="$round" -v e="$name" -v f="$fused" -v l="$loss" -v s="$sgemm" \
       'BEGIN { printf "%-6s %-9s %9.1f %5.0f%% %11.1f %5.0f%% %9.1f\n", r, e, f, 100 * f / s, l, 100 * l / s, s }'
   done
+done
+
+echo
+echo "One worker, built-in fp32 engine, product by product (GFLOP/s) against one core's FMA peak:"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round: FMA peak $("$OUT/fma-peak" 1); $("$OUT/tile-products")"
 done
