@@ -12,6 +12,10 @@
         "native/core/softmax.cc",
         "native/core/tile_engine_bf16.cc",
         "native/core/tile_engine_fp32.cc",
+        "native/core/tile_kernels.cc",
+        "native/core/tile_kernels_avx2.cc",
+        "native/core/tile_kernels_avx512.cc",
+        "native/core/tile_kernels_portable.cc",
         "native/core/tile_kernel_bf16_native.cc",
         "native/core/worker_pool.cc"
       ],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tile-GEMM engine table: the built-in kernels against OpenBLAS (single-
 # threaded inside our workers), alternating runs, with OpenBLAS's own SGEMM
-# (all cores) as the ceiling in the same run. Needs libopenblas-dev.
+# (all cores) as the ceiling in the same run; then the built-in engine per
+# instruction set, and one worker's products. Needs libopenblas-dev.
 #   bash bench/engines.sh [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ ROUNDS=${2:-3}
 OUT=build/bench
 mkdir -p "$OUT"
 common=(native/core/backend_info.cc native/core/sigmoid_epilogue.cc native/core/siglip.cc
-  native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc bench/engine-bench.cc)
+  native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc bench/engine-bench.cc)
 flags=(-std=c++17 -O3 -fopenmp-simd -Wno-psabi -pthread)
 g++ "${flags[@]}" "${common[@]}" native/core/tile_engine_fp32.cc -o "$OUT/engine-builtin"
 g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engine_openblas.cc -lopenblas \
@@ -18,7 +19,7 @@ g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engin
 cc -O2 bench/sgemm-ceiling.c -lopenblas -o "$OUT/sgemm-ceiling"
 cc -O2 -pthread bench/fma-peak.c -o "$OUT/fma-peak"
 g++ "${flags[@]}" bench/tile-products.cc native/core/sigmoid_epilogue.cc native/core/tile_engine_fp32.cc \
-  native/core/tile_engine_bf16.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/tile-products"
+  native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/tile-products"
 
 echo "N = M = $N, D = 768, best of 3 per run, $ROUNDS alternating rounds (GFLOP/s; % of the SGEMM measured just before)"
 printf '%-6s %-9s %9s %6s %11s %6s %9s\n' round engine fused '%' loss-only '%' sgemm
@@ -29,6 +30,17 @@ for round in $(seq "$ROUNDS"); do
     awk -v r="$round" -v e="$name" -v f="$fused" -v l="$loss" -v s="$sgemm" \
       'BEGIN { printf "%-6s %-9s %9.1f %5.0f%% %11.1f %5.0f%% %9.1f\n", r, e, f, 100 * f / s, l, 100 * l / s, s }'
   done
+done
+
+echo
+echo "The built-in engine per instruction set of its tile kernels (SIGLIP_ISA; fused / loss-only GFLOP/s):"
+for round in $(seq "$ROUNDS"); do
+  line="round $round:"
+  for isa in x86-64-v4 x86-64-v3 x86-64; do
+    result=$(SIGLIP_ISA=$isa "$OUT/engine-builtin" "$N" 3 2> /dev/null) || continue # not on this CPU
+    line+=" $isa ${result#builtin }"
+  done
+  echo "$line"
 done
 
 echo

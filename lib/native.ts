@@ -25,7 +25,12 @@ export interface CpuInfo {
   device: 'cpu';
   /** Tile GEMM engine. */
   engine: string;
-  /** Instruction set of the kernels picked at load time. */
+  /**
+   * Instruction set the tile kernels run on: the best this CPU has ('x86-64-v4 (AVX-512)',
+   * 'x86-64-v3 (AVX2+FMA)', 'x86-64 baseline (SSE2)', or 'portable' off x86-64). The environment
+   * variable SIGLIP_ISA set to one of their first words lowers it, e.g. to measure what an older
+   * CPU gets.
+   */
   isa: string;
   /** Default number of worker threads. */
   threads: number;

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds the C++ core and its tests with AddressSanitizer + UBSan (plain cmake,
-# no Node) and runs them.
+# no Node) and runs them once per instruction set of the tile kernels that
+# this CPU runs (SIGLIP_ISA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGLIP_SANITIZE=ON -DSIGLIP_CUDA=OFF > /dev/null
 cmake --build build-asan -j "$(nproc)" > /dev/null
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/siglip_core_test
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+for isa in $(./build-asan/siglip_core_test --instruction-sets); do
+  SIGLIP_ISA="$isa" ./build-asan/siglip_core_test
+done

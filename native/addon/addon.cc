@@ -45,7 +45,7 @@ Gradients gradientsInto(GradientArrays arrays) {
 // Core errors after validation are internal (std::invalid_argument) or
 // allocation failures; both surface as JavaScript errors, never a crash.
 template <typename Compute>
-double guarded(Napi::Env env, Compute&& compute) {
+auto guarded(Napi::Env env, Compute&& compute) -> decltype(compute()) {
   try {
     return compute();
   } catch (const std::invalid_argument& e) {
@@ -147,7 +147,7 @@ Napi::Value LossAndGradsAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
-  describeBackend(result);
+  guarded(info.Env(), [&] { describeBackend(result); });  // e.g. a bad SIGLIP_ISA
   return result;
 }
 

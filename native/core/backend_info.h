@@ -7,7 +7,7 @@ namespace siglip {
 
 struct BackendInfo {
   std::string engine;  // tile GEMM engine
-  std::string isa;     // instruction set the multiversioned kernels picked
+  std::string isa;     // instruction set of the tile kernels (tile_kernels.h)
   int threads;         // default worker count
   std::string bf16;    // precision 'bf16' runs on: "avx512-bf16" or "emulated"
 };

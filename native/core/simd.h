@@ -1,6 +1,7 @@
 // Portable SIMD vocabulary for the built-in kernels: GCC/Clang vector
-// extensions, lowered to whatever the function's target supports. Hot kernels
-// are compiled once per x86-64 level and picked at load time (ifunc).
+// extensions, lowered to whatever the function's target supports. The tile
+// kernels are compiled once per instruction set (tile_kernels.h); elementwise
+// loops once per x86-64 level, picked at load time (SIGLIP_MULTIVERSION).
 #pragma once
 
 #include <cstdint>
@@ -21,15 +22,27 @@ SIGLIP_INLINE Vec load(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-SIGLIP_INLINE void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
-SIGLIP_INLINE Vec broadcast(float s) { return Vec{} + s; }
-// Same bits, other lane type (vector-extension casts reinterpret).
+// Same bits as integer lanes (vector-extension casts reinterpret).
 SIGLIP_INLINE Bits bits(Vec v) { return (Bits)v; }
-SIGLIP_INLINE Vec floats(Bits b) { return (Vec)b; }
-SIGLIP_INLINE float sum(Vec v) {
-  float s = 0;
-  for (int i = 0; i < kLanes; ++i) s += v[i];
-  return s;
+
+// Vectors of N lanes for the kernels compiled once per instruction set
+// (tile_kernels_for_isa.h), where N fits that set's registers. (Vec above is
+// 16 lanes everywhere: fine for elementwise code, but arrays of accumulators
+// wider than the registers are kept in memory.)
+template <int N>
+struct Lanes {
+  typedef float Floats __attribute__((vector_size(N * sizeof(float))));
+  typedef uint32_t Words __attribute__((vector_size(N * sizeof(uint32_t))));
+};
+template <typename V>
+SIGLIP_INLINE V loadAs(const void* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V>
+SIGLIP_INLINE void storeAs(void* p, V v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
 }  // namespace siglip::simd

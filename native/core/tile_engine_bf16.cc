@@ -10,6 +10,7 @@
 #include "tile_engine.h"
 #include "tile_kernel.h"
 #include "tile_kernel_bf16.h"
+#include "tile_kernels.h"
 
 namespace siglip {
 namespace {
@@ -90,7 +91,8 @@ class BFloat16Engine final : public TileEngine {
   explicit BFloat16Engine(int64_t dim)
       : dim_(dim),
         dimPairs_(pairsOf(dim)),
-        native_(bf16::hasNativeDotProducts()),
+        accumulate_(bf16::hasNativeDotProducts() ? bf16::accumulateNative
+                                                 : kernels::forThisCpu().bfloat16),
         xPairs_(kTile * dimPairs_),
         xRows_(pairsOf(kTile) * wholePanels(dim)),
         gPairs_(kTile * pairsOf(kTile)),
@@ -154,12 +156,12 @@ class BFloat16Engine final : public TileEngine {
   void accumulate(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                   int64_t coefColStride, const uint32_t* b, int64_t bPanelStride, int64_t steps,
                   int64_t width) const {
-    (native_ ? bf16::accumulateNative : bf16::accumulateEmulated)(
-        out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, kPanel, steps, width);
+    accumulate_(out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, kPanel, steps,
+                width);
   }
 
   int64_t dim_, dimPairs_;
-  bool native_;
+  kernels::AccumulateFn<uint32_t> accumulate_;
   BFloat16Columns columns_[kSlots];
   const float* xTile_ = nullptr;
   int64_t rows_ = 0;
@@ -171,17 +173,6 @@ class BFloat16Engine final : public TileEngine {
 };
 
 }  // namespace
-
-namespace bf16 {
-SIGLIP_MULTIVERSION
-void accumulateEmulated(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
-                        int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
-                        int64_t bRowStride, int64_t steps, int64_t width) {
-  const kernel::Operand<uint32_t> operand{b, bPanelStride, bRowStride};
-  kernel::accumulate<Emulated>(out, rows, coef, coefRowStride, coefColStride, operand, steps,
-                               width);
-}
-}  // namespace bf16
 
 std::unique_ptr<TileEngine> makeBFloat16Engine(int64_t dim) {
   return std::make_unique<BFloat16Engine>(dim);

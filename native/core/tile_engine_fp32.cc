@@ -1,36 +1,18 @@
-// The built-in fp32 engine: tile_kernel.h with one float per depth step,
-// compiled once per x86-64 level (SIGLIP_MULTIVERSION).
+// The built-in fp32 engine: tile_kernel.h over floats, through the kernels
+// for this CPU's instruction set (tile_kernels.h).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "simd.h"
 #include "tile_engine.h"
 #include "tile_kernel.h"
+#include "tile_kernels.h"
 
 namespace siglip {
 namespace {
 
 using kernel::kPanel;
 using Operand = kernel::Operand<float>;
-
-struct Float32 {
-  using Elem = float;
-  using Coef = float;
-  using Vec = simd::Vec;
-  static SIGLIP_INLINE Vec load(const float* p) { return simd::load(p); }
-  static SIGLIP_INLINE Vec broadcast(float c) { return simd::broadcast(c); }
-  static SIGLIP_INLINE Vec multiplyAdd(Vec acc, Vec g, Vec b) { return acc + g * b; }
-  static SIGLIP_INLINE float multiplyAddScalar(float acc, float c, const float* b) {
-    return acc + c * *b;
-  }
-};
-
-SIGLIP_MULTIVERSION
-void accumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
-                int64_t coefColStride, Operand b, int64_t steps, int64_t width) {
-  kernel::accumulate<Float32>(out, rows, coef, coefRowStride, coefColStride, b, steps, width);
-}
 
 // Row-major steps x width: one panel every kPanel floats.
 Operand rowMajor(const float* data, int64_t width) { return {data, kPanel, width}; }
@@ -79,7 +61,7 @@ class Float32Engine final : public TileEngine {
  public:
   static constexpr int kSlots = 2;
 
-  explicit Float32Engine(int64_t dim) : dim_(dim) {
+  explicit Float32Engine(int64_t dim) : dim_(dim), accumulate_(kernels::forThisCpu().float32) {
     for (auto& c : columns_) {
       c.transposed.resize(dim * kTile);
       c.rows.resize(kTile * wholePanels(dim));
@@ -116,7 +98,14 @@ class Float32Engine final : public TileEngine {
   }
 
  private:
+  void accumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
+                  int64_t coefColStride, Operand b, int64_t steps, int64_t width) const {
+    accumulate_(out, rows, coef, coefRowStride, coefColStride, b.data, b.panelStride, b.rowStride,
+                steps, width);
+  }
+
   int64_t dim_;
+  kernels::AccumulateFn<float> accumulate_;
   Float32Columns columns_[kSlots];
   const float* xTile_ = nullptr;
   int64_t rows_ = 0;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "tile_kernel_bf16.h"
+#include "tile_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(SIGLIP_NO_MULTIVERSION)
@@ -24,6 +25,8 @@ struct Native {
   using Vec = __m512bh;
   static SIGLIP_INLINE Vec load(const uint32_t* p) { return (Vec)_mm512_loadu_si512(p); }
   static SIGLIP_INLINE Vec broadcast(uint32_t c) { return (Vec)_mm512_set1_epi32(int(c)); }
+  using Acc = simd::Vec;
+  static constexpr int kLanes = simd::kLanes;
   static SIGLIP_INLINE simd::Vec multiplyAdd(simd::Vec acc, Vec c, Vec b) {
     return (simd::Vec)_mm512_dpbf16_ps((__m512)acc, c, b);
   }
@@ -38,7 +41,8 @@ void accumulateNative(float* out, int64_t rows, const uint32_t* coef, int64_t co
                       int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
                       int64_t bRowStride, int64_t steps, int64_t width) {
   const kernel::Operand<uint32_t> operand{b, bPanelStride, bRowStride};
-  kernel::accumulate<Native>(out, rows, coef, coefRowStride, coefColStride, operand, steps, width);
+  kernel::accumulate<Native, 4, 6, 4, 2, 1>(out, rows, coef, coefRowStride, coefColStride, operand,
+                                            steps, width);
 }
 
 }  // namespace siglip::bf16
@@ -50,7 +54,7 @@ namespace siglip::bf16 {
 #ifdef SIGLIP_BF16_NATIVE
 bool hasNativeDotProducts() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16");
+  return __builtin_cpu_supports("avx512bf16") && &kernels::forThisCpu() == kernels::avx512();
 }
 #else
 bool hasNativeDotProducts() { return false; }

@@ -13,6 +13,7 @@
 #include "../core/siglip.h"
 #include "../core/softmax.h"
 #include "../core/tile_kernel_bf16.h"
+#include "../core/tile_kernels.h"
 
 namespace {
 
@@ -318,31 +319,59 @@ void checkBFloat16Case(int64_t n, int64_t m, int64_t d, double tPrime, double bi
   expect(relError(dy.data(), exact.dy) <= 1e-2, s + " dy (exact inputs)");
 }
 
-// The AVX512-BF16 kernel and its emulation compute the same sums: equal bits.
-void testBFloat16Kernels() {
-  if (!siglip::bf16::hasNativeDotProducts()) {
-    std::printf("note: no AVX512-BF16 on this CPU; native bf16 kernel not run\n");
-    return;
-  }
+// Every instruction set's kernels (tile_kernels.h) on odd shapes: fp32 within
+// 1e-6 of float64 (bit-equal between the sets that fuse multiply-adds), and
+// bf16 bit-equal everywhere, AVX512-BF16 included: each bf16 product is
+// exact in fp32, so every set computes the same sums.
+void testKernelsPerInstructionSet() {
+  using siglip::kernels::InstructionSet;
+  const std::vector<const InstructionSet*> sets = siglip::kernels::available();
+  const bool native = siglip::bf16::hasNativeDotProducts();
+  if (!native)
+    std::printf("note: native bf16 kernel not run (no AVX512-BF16, or SIGLIP_ISA lower)\n");
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
   for (int64_t rows : {1, 5, 6, 13})
     for (int64_t steps : {1, 7, 64})
       for (int64_t width : {7, 16, 64, 100}) {
         const int64_t panels = (width + 63) / 64;
-        std::vector<uint32_t> coef(rows * steps), b(panels * steps * 64);
-        for (auto& c : coef) c = siglip::bf16::pair(normal(rng), normal(rng));
-        for (auto& v : b) v = siglip::bf16::pair(normal(rng), normal(rng));
-        std::vector<float> native(rows * width), emulated;
-        for (auto& v : native) v = normal(rng);
-        emulated = native;
-        siglip::bf16::accumulateNative(native.data(), rows, coef.data(), steps, 1, b.data(),
-                                       steps * 64, 64, steps, width);
-        siglip::bf16::accumulateEmulated(emulated.data(), rows, coef.data(), steps, 1, b.data(),
-                                         steps * 64, 64, steps, width);
-        expect(std::memcmp(native.data(), emulated.data(), sizeof(float) * native.size()) == 0,
-               "bf16 native = emulated, rows " + std::to_string(rows) + " steps " +
-                   std::to_string(steps) + " width " + std::to_string(width));
+        std::vector<float> coef(rows * steps), b(panels * steps * 64), start(rows * width);
+        std::vector<uint32_t> coefPairs(rows * steps), bPairs(panels * steps * 64);
+        for (auto& v : coef) v = normal(rng);
+        for (auto& v : b) v = normal(rng);
+        for (auto& v : start) v = normal(rng);
+        for (auto& c : coefPairs) c = siglip::bf16::pair(normal(rng), normal(rng));
+        for (auto& v : bPairs) v = siglip::bf16::pair(normal(rng), normal(rng));
+        std::vector<double> want(rows * width);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < width; ++c) {
+            double s = start[r * width + c];
+            for (int64_t k = 0; k < steps; ++k)
+              s += double(coef[r * steps + k]) * b[(c / 64) * steps * 64 + k * 64 + c % 64];
+            want[r * width + c] = s;
+          }
+        const std::string shape = " rows " + std::to_string(rows) + " steps " +
+                                  std::to_string(steps) + " width " + std::to_string(width);
+        std::vector<float> firstBf16;
+        for (const InstructionSet* set : sets) {
+          std::vector<float> fp32 = start, bf16 = start;
+          set->float32(fp32.data(), rows, coef.data(), steps, 1, b.data(), steps * 64, 64, steps,
+                       width);
+          set->bfloat16(bf16.data(), rows, coefPairs.data(), steps, 1, bPairs.data(), steps * 64,
+                        64, steps, width);
+          expect(relError(fp32.data(), want) <= 1e-6, std::string(set->name) + " fp32" + shape);
+          if (firstBf16.empty()) {
+            firstBf16 = bf16;
+            if (native) {
+              std::vector<float> nativeBf16 = start;
+              siglip::bf16::accumulateNative(nativeBf16.data(), rows, coefPairs.data(), steps, 1,
+                                             bPairs.data(), steps * 64, 64, steps, width);
+              expect(nativeBf16 == bf16, "bf16 native = " + std::string(set->name) + shape);
+            }
+          } else {
+            expect(bf16 == firstBf16, std::string(set->name) + " bf16 = " + sets[0]->name + shape);
+          }
+        }
       }
 }
 
@@ -357,10 +386,16 @@ void testBFloat16() {
     checkBFloat16Case(40, 700, 20, t10, -10, threads);  // more than one block of column slots
   }
   for (double bias : {-50.0, 50.0}) checkBFloat16Case(70, 66, 24, std::log(1e3), bias, 2);
-  testBFloat16Kernels();
 }
 
-int main() {
+int main(int argc, char** argv) {
+  // For scripts/native-tests.sh: the SIGLIP_ISA values to run this test under.
+  if (argc > 1 && std::string(argv[1]) == "--instruction-sets") {
+    for (const auto* set : siglip::kernels::available()) std::printf("%s\n", set->id);
+    return 0;
+  }
+  std::printf("tile kernels: %s\n", siglip::kernels::forThisCpu().name);
+  testKernelsPerInstructionSet();
   testRandomShapes();
   testBFloat16();
   testDeterminism();

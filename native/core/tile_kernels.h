@@ -1,0 +1,40 @@
+// The built-in tile kernels (tile_kernel.h), compiled once per instruction set
+// with that set's vector width and register block (tile_kernels_for_isa.h),
+// and the set this CPU runs. One build serves AVX-512, AVX2 and older CPUs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace siglip::kernels {
+
+// out (rows x width) += coef * b: coef step k of row r at
+// coef[r * coefRowStride + k * coefColStride]; b step k of column c at
+// b[(c / kPanel) * bPanelStride + k * bRowStride + c % kPanel].
+template <typename Elem>
+using AccumulateFn = void (*)(float* out, int64_t rows, const Elem* coef, int64_t coefRowStride,
+                              int64_t coefColStride, const Elem* b, int64_t bPanelStride,
+                              int64_t bRowStride, int64_t steps, int64_t width);
+
+struct InstructionSet {
+  const char* id;                   // its SIGLIP_ISA value
+  const char* name;                 // as backendInfo().isa reports it
+  AccumulateFn<float> float32;      // fp32 products
+  AccumulateFn<uint32_t> bfloat16;  // bf16 pair words, emulated (bfloat16.h)
+};
+
+// Each tile_kernels_<set>.cc: its set, or nullptr where this build or this
+// CPU has none.
+const InstructionSet* avx512();
+const InstructionSet* avx2();
+const InstructionSet* portable();
+
+// Best first; only the sets this build has and this CPU can run.
+std::vector<const InstructionSet*> available();
+
+// available()[0], or the set named by the environment variable SIGLIP_ISA
+// (for tests and for measuring what an older CPU gets; throws
+// std::invalid_argument naming the variable when it names no available set).
+const InstructionSet& forThisCpu();
+
+}  // namespace siglip::kernels
