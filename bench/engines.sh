@@ -37,7 +37,11 @@ echo "The built-in engine per instruction set of its tile kernels (SIGLIP_ISA; f
 for round in $(seq "$ROUNDS"); do
   line="round $round:"
   for isa in x86-64-v4 x86-64-v3 x86-64; do
-    result=$(SIGLIP_ISA=$isa "$OUT/engine-builtin" "$N" 3 2> /dev/null) || continue # not on this CPU
+    if ! result=$(SIGLIP_ISA=$isa "$OUT/engine-builtin" "$N" 3 2>&1); then
+      grep -q "names no instruction set" <<< "$result" && continue # not on this CPU
+      echo "$result" >&2
+      exit 1
+    fi
     line+=" $isa ${result#builtin }"
   done
   echo "$line"

@@ -17,11 +17,6 @@ constexpr int kLanes = 16;
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
 typedef uint32_t Bits __attribute__((vector_size(kLanes * sizeof(uint32_t))));
 
-SIGLIP_INLINE Vec load(const float* p) {
-  Vec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 // Same bits as integer lanes (vector-extension casts reinterpret).
 SIGLIP_INLINE Bits bits(Vec v) { return (Bits)v; }
 

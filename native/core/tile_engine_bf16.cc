@@ -33,8 +33,8 @@ void pairAlongRows(uint32_t* dst, const float* src, int64_t stride, int64_t rows
     const float* in = src + r * stride;
     uint32_t* out = dst + r * pairs;
     for (int64_t i = 0; i < vectors; ++i) {
-      const Halves h =
-          __builtin_convertvector(bf16::round(simd::load(in + i * simd::kLanes)), Halves);
+      const Halves h = __builtin_convertvector(
+          bf16::round(simd::loadAs<simd::Vec>(in + i * simd::kLanes)), Halves);
       std::memcpy(out + i * simd::kLanes / 2, &h, sizeof h);
     }
     for (int64_t k = vectors * simd::kLanes / 2; k < pairs; ++k)
@@ -58,8 +58,9 @@ void pairAcrossRows(uint32_t* dst, int64_t dstStride, const float* src, int64_t 
     uint32_t* out = dst + k * dstStride;
     int64_t c = 0;
     for (; c + kLanes <= copied; c += kLanes) {
-      const simd::Bits words = bf16::round(simd::load(first + c)) |
-                               bf16::round(simd::load(second + (hasSecond ? c : 0))) << 16;
+      const simd::Bits words = bf16::round(simd::loadAs<simd::Vec>(first + c)) |
+                               bf16::round(simd::loadAs<simd::Vec>(second + (hasSecond ? c : 0)))
+                                   << 16;
       std::memcpy(out + c, &words, sizeof words);
     }
     for (; c < copied; ++c) out[c] = bf16::pair(first[c], hasSecond ? second[c] : 0.0f);
