@@ -41,7 +41,9 @@ class Scalars(ctypes.Structure):
 lib = ctypes.CDLL(LIB)
 lib.siglip_cuda_run_device.argtypes = [ctypes.POINTER(Problem)] + [ctypes.c_void_p] * 4 + [ctypes.POINTER(Scalars)]
 lib.siglip_cuda_last_error.restype = ctypes.c_char_p
-report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "checks": [], "timings": []}
+lib.siglip_cuda_gemm.restype = ctypes.c_char_p
+report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "checks": [], "timings": [],
+          "gemm": {"bf16": lib.siglip_cuda_gemm(BF16).decode(), "tf32": lib.siglip_cuda_gemm(TF32).decode()}}
 
 
 def run(x, y, dx, dy, t_prime, bias, precision, positives=DIAGONAL, offset=0):
@@ -89,6 +91,7 @@ def correctness():
         dict(n=640, m=640, dim=64, positives=NONE),
         dict(n=512, m=512, dim=128, t_prime=math.log(1e3), bias=-50.0),
         dict(n=512, m=512, dim=128, t_prime=math.log(1e3), bias=50.0),
+        dict(n=2000, m=3000, dim=1152),
     ]
     ok = True
     for case in cases:
@@ -161,7 +164,7 @@ def timings():
         flops = 6.0 * n * n * D
         repeats = 10 if n <= 65536 else (3 if n <= 262144 else 1)
         for precision, name in ((BF16, "bf16"), (TF32, "tf32")):
-            if precision == TF32 and n > 65536:
+            if precision == TF32 and (n > 65536 or os.environ.get("TF32", "1") == "0"):
                 continue
             lib.siglip_cuda_release()
             torch.cuda.synchronize()
@@ -208,7 +211,7 @@ def timings():
 
 
 if __name__ == "__main__":
-    print("device:", report["device"], "torch", torch.__version__, flush=True)
+    print("device:", report["device"], "torch", torch.__version__, "GEMM:", report["gemm"], flush=True)
     correct = correctness() if os.environ.get("CHECK", "1") == "1" else True
     report["correct"] = correct
     try:

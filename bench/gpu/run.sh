@@ -2,9 +2,12 @@
 # Device check of the CUDA backend, for a GPU machine with nvcc, cmake and
 # PyTorch but no network and no Node (e.g. the H100/H200 machine lent to a
 # session). From the repository root:  bash bench/gpu/run.sh [OUT_DIR]
-# Builds the C interface with sm_90, runs check.py (correctness, then timings
-# against PyTorch in the same run) and, if .device/node.xz and .device/pkg were
-# carried (see bench/gpu/NOTES.md, "Running the check"), the Node API on the GPU.
+# Builds the C interface with sm_90a, runs check.py (correctness, then timings
+# against PyTorch in the same run), times the WMMA GEMM path of the same build
+# (SIGLIP_CUDA_GEMM=wmma) for comparison and, if .device/node.xz and
+# .device/pkg were carried (see bench/gpu/NOTES.md, "Running the check"), the
+# Node API on the GPU. Each step has a time limit, so a hung kernel cannot
+# hold the machine.
 set -uo pipefail
 OUT_DIR=${1:-${OUT:-/tmp/siglip-gpu}}
 mkdir -p "$OUT_DIR"
@@ -14,28 +17,27 @@ BUILD=/tmp/siglip-gpu-build
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv | tee "$OUT_DIR/nvidia-smi.txt"
 echo "== build"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGLIP_BUILD_TESTS=OFF \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$OUT_DIR/build.log" 2>&1 &&
+  -DCMAKE_CUDA_ARCHITECTURES=90a-real -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$OUT_DIR/build.log" 2>&1 &&
   cmake --build "$BUILD" -j 16 >> "$OUT_DIR/build.log" 2>&1 || { tail -40 "$OUT_DIR/build.log"; exit 1; }
 grep -E "registers|spill" "$OUT_DIR/build.log" | sort | uniq -c | head -20
-echo "tensor-core instructions in the build: $(cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" 2>/dev/null | grep -cE 'HMMA|HGMMA')"
+cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" > "$OUT_DIR/sass.txt" 2>/dev/null
+echo "tensor-core instructions in the build: HGMMA $(grep -c HGMMA "$OUT_DIR/sass.txt") HMMA $(grep -c HMMA "$OUT_DIR/sass.txt") UTMALDG $(grep -c UTMALDG "$OUT_DIR/sass.txt")"
+gzip -f "$OUT_DIR/sass.txt"
 
 echo "== correctness and timings"
-PYTHONUNBUFFERED=1 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
+PYTHONUNBUFFERED=1 timeout "${CHECK_TIMEOUT:-300}" python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
 status=${PIPESTATUS[0]}
 
-if [[ -f "$ROOT/.device/baseline/CMakeLists.txt" ]]; then
-  echo "== baseline version (.device/baseline), timed on the same card"
-  cmake -S "$ROOT/.device/baseline" -B /tmp/siglip-gpu-baseline -DCMAKE_BUILD_TYPE=Release \
-    -DSIGLIP_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT_DIR/baseline-build.log" 2>&1 &&
-    cmake --build /tmp/siglip-gpu-baseline -j 16 >> "$OUT_DIR/baseline-build.log" 2>&1 &&
-    CHECK=0 MATERIALIZED=0 LABEL=baseline SIZES=16384,65536 REPORT=baseline-report.json PYTHONUNBUFFERED=1 \
-      python3 "$ROOT/bench/gpu/check.py" /tmp/siglip-gpu-baseline/libsiglip_cuda_capi.so "$OUT_DIR" 2>&1 |
-    tee "$OUT_DIR/baseline.log"
+if [[ "${WMMA_BASELINE:-1}" == 1 ]]; then
+  echo "== the WMMA GEMM path of the same build, timed on the same card"
+  SIGLIP_CUDA_GEMM=wmma CHECK=0 MATERIALIZED=0 TF32=0 LABEL=wmma SIZES=16384,65536 REPORT=wmma-report.json \
+    PYTHONUNBUFFERED=1 timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 |
+    tee "$OUT_DIR/wmma.log"
 fi
 
 if [[ -f "$ROOT/.device/node.xz" && -d "$ROOT/.device/pkg" ]]; then
   echo "== Node API on the GPU"
   xz -dc "$ROOT/.device/node.xz" > /tmp/node && chmod +x /tmp/node
-  (cd "$ROOT/.device/pkg" && /tmp/node "$ROOT/bench/gpu/node-check.js") 2>&1 | tee "$OUT_DIR/node-check.log"
+  (cd "$ROOT/.device/pkg" && timeout 120 /tmp/node "$ROOT/bench/gpu/node-check.js") 2>&1 | tee "$OUT_DIR/node-check.log"
 fi
 exit "$status"

@@ -23,9 +23,10 @@ __device__ inline float toOperand<float>(float v) {
   return nvcuda::wmma::__float_to_tf32(v);
 }
 
-// Loss, sum of g and sum of g * dot, per thread then per block, in double.
+// Loss, sum of g and sum of g * dot: per thread in float over its outputs of
+// one tile (at most 128 values), then per block in double.
 struct Sums {
-  double loss, grad, gradDot;
+  float loss, grad, gradDot;
 };
 
 template <typename T>
@@ -33,6 +34,8 @@ struct SigmoidEpilogue {
   using State = Sums;
   T* g;  // [rows x ldg] G chunk, or null for the loss-only pass
   int64_t ldg;
+  T* gT;  // [cols x ldgT] G chunk transposed, or null when no product needs it
+  int64_t ldgT;
   int64_t rows, cols;        // valid extent of the chunk
   int64_t rowBase, colBase;  // chunk origin in the whole problem
   int64_t m;                 // columns of the whole problem
@@ -40,55 +43,72 @@ struct SigmoidEpilogue {
   float scale, bias, gradScale;
   double* blockSums;  // [grid blocks][3]
 
-  __device__ void apply(int64_t row, int64_t col, const float (&dot)[8], Sums& s) const {
+  // kWidth consecutive outputs of one row, from column `col`.
+  template <int kWidth>
+  __device__ void apply(int64_t row, int64_t col, const float (&dot)[kWidth], Sums& s) const {
     const int64_t positiveCol = positives.columnOf(rowBase + row, m);
-    alignas(16) T out[8];
+    alignas(16) T out[kWidth];
 #pragma unroll
-    for (int q = 0; q < 8; ++q) {
+    for (int q = 0; q < kWidth; ++q) {
       const bool valid = row < rows && col + q < cols;
       const float isPositive = colBase + col + q == positiveCol ? 1.0f : 0.0f;
       const float logit = scale * dot[q] + bias;
-      const float e = expf(-fabsf(logit));
-      // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit
+      const float e = __expf(-fabsf(logit));
+      // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
+      // log1p(e) ~ e (1 - e / 2) where the fast log would lose e.
       const float z = isPositive > 0 ? -logit : logit;
-      const float softplus = fmaxf(z, 0.0f) + log1pf(e);
-      const float sigmoid = (logit >= 0 ? 1.0f : e) / (1.0f + e);
+      const float log1pE = e < 1e-3f ? e * (1.0f - 0.5f * e) : __logf(1.0f + e);
+      const float softplus = fmaxf(z, 0.0f) + log1pE;
+      const float sigmoid = __fdividef(logit >= 0 ? 1.0f : e, 1.0f + e);
       const float grad = sigmoid - isPositive;
       if (valid) {
         s.loss += softplus;
         s.grad += grad;
-        s.gradDot += static_cast<double>(grad) * dot[q];
+        s.gradDot += grad * dot[q];
       }
       out[q] = toOperand<T>(valid ? grad * gradScale : 0.0f);
     }
-    if (g != nullptr) {  // 8 consecutive elements: one or two 16-byte stores
-      const uint4* src = reinterpret_cast<const uint4*>(out);
-      uint4* dst = reinterpret_cast<uint4*>(g + row * ldg + col);
+    if (g != nullptr) store(out, g + row * ldg + col);
+    if (gT != nullptr)
 #pragma unroll
-      for (int v = 0; v < static_cast<int>(sizeof(out) / 16); ++v) dst[v] = src[v];
-    }
+      for (int q = 0; q < kWidth; ++q) gT[(col + q) * ldgT + row] = out[q];
   }
 
   // Block sums in a fixed order: the result does not depend on timing.
-  __device__ void finish(Sums& s) const {
-    __shared__ double warpSums[8][3];
-    for (int offset = 16; offset > 0; offset /= 2) {
-      s.loss += __shfl_down_sync(0xffffffffu, s.loss, offset);
-      s.grad += __shfl_down_sync(0xffffffffu, s.grad, offset);
-      s.gradDot += __shfl_down_sync(0xffffffffu, s.gradDot, offset);
-    }
-    const int warp = threadIdx.x / 32;
-    if (threadIdx.x % 32 == 0) {
-      warpSums[warp][0] = s.loss;
-      warpSums[warp][1] = s.grad;
-      warpSums[warp][2] = s.gradDot;
-    }
-    __syncthreads();
-    if (threadIdx.x < 3) {
+  // `thread` counts the kWarps * 32 threads that hold outputs; `sync` is a
+  // barrier among exactly them.
+  template <int kWarps, typename Sync>
+  __device__ void finish(const Sums& s, int thread, Sync sync) const {
+    __shared__ double warpSums[kWarps][3];
+    double v[3] = {s.loss, s.grad, s.gradDot};
+#pragma unroll
+    for (int q = 0; q < 3; ++q)
+      for (int offset = 16; offset > 0; offset /= 2)
+        v[q] += __shfl_down_sync(0xffffffffu, v[q], offset);
+    if (thread % 32 == 0)
+      for (int q = 0; q < 3; ++q) warpSums[thread / 32][q] = v[q];
+    sync();
+    if (thread < 3) {
       double total = 0;
-      for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) total += warpSums[w][threadIdx.x];
-      blockSums[(static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 3 + threadIdx.x] =
-          total;
+      for (int w = 0; w < kWarps; ++w) total += warpSums[w][thread];
+      blockSums[(static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 3 + thread] = total;
+    }
+  }
+
+ private:
+  // kWidth consecutive elements as 16-, 8- or 4-byte stores.
+  template <int kWidth>
+  __device__ static void store(const T (&out)[kWidth], T* dst) {
+    constexpr int kBytes = kWidth * sizeof(T);
+    if constexpr (kBytes % 16 == 0) {
+#pragma unroll
+      for (int v = 0; v < kBytes / 16; ++v)
+        reinterpret_cast<uint4*>(dst)[v] = reinterpret_cast<const uint4*>(out)[v];
+    } else if constexpr (kBytes == 8) {
+      *reinterpret_cast<uint2*>(dst) = *reinterpret_cast<const uint2*>(out);
+    } else {
+      static_assert(kBytes == 4, "pairs of bf16 at least");
+      *reinterpret_cast<uint32_t*>(dst) = *reinterpret_cast<const uint32_t*>(out);
     }
   }
 };
@@ -100,14 +120,16 @@ struct AccumulateEpilogue {
   int64_t ld;
   int64_t rows, cols;
 
-  __device__ void apply(int64_t row, int64_t col, const float (&v)[8], State&) const {
+  template <int kWidth>
+  __device__ void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
     if (row >= rows) return;
     float* dst = out + row * ld;
 #pragma unroll
-    for (int q = 0; q < 8; ++q)
+    for (int q = 0; q < kWidth; ++q)
       if (col + q < cols) dst[col + q] += v[q];
   }
-  __device__ void finish(State&) const {}
+  template <int kWarps, typename Sync>
+  __device__ void finish(const State&, int, Sync) const {}
 };
 
 }  // namespace siglip::cuda

@@ -2,6 +2,9 @@
 //   S = X Y^T with the sigmoid epilogue -> G chunk (never N x M: at most
 //       kChunkBudget bytes of G, X and Y operand copies together),
 //   dX += G Y and dY += G^T X as tensor-core GEMMs.
+// Two implementations of the GEMMs: wgmma with the tensor copy engine
+// (hopper_gemm.cuh; bf16 on compute capability 9 with sm_90a code), and WMMA
+// (tile_gemm.cuh; tf32, and bf16 elsewhere or with SIGLIP_CUDA_GEMM=wmma).
 // All launches go to the legacy default stream, in a fixed order, and the
 // block sums are reduced in a fixed order: results are bit-identical run to run.
 #include <cuda_bf16.h>
@@ -10,11 +13,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "epilogues.cuh"
+#include "hopper_gemm.cuh"
 #include "siglip_cuda.h"
 #include "tile_gemm.cuh"
 
@@ -48,6 +54,26 @@ __global__ void toOperandRows(const float* src, int64_t rows, int64_t dim, T* ds
        i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t r = i / dimPadded, k = i % dimPadded;
     dst[i] = toOperand<T>(r < rows && k < dim ? src[r * dim + k] : 0.0f);
+  }
+}
+
+// fp32 rows [rows x dim] -> transposed operand copy [dimPadded x rowsPadded],
+// zero-padded, through a 32 x 32 shared tile so both sides are coalesced.
+template <typename T>
+__global__ void toOperandColumns(const float* src, int64_t rows, int64_t dim, T* dst,
+                                 int64_t rowsPadded, int64_t dimPadded) {
+  __shared__ float tile[32][33];
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * 32,
+                d0 = static_cast<int64_t>(blockIdx.y) * 32;
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int64_t r = r0 + i, d = d0 + threadIdx.x;
+    tile[i][threadIdx.x] = r < rows && d < dim ? src[r * dim + d] : 0.0f;
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int64_t d = d0 + i, r = r0 + threadIdx.x;
+    if (d < dimPadded && r < rowsPadded)
+      dst[d * rowsPadded + r] = toOperand<T>(tile[threadIdx.x][i]);
   }
 }
 
@@ -89,6 +115,21 @@ struct Workspace {
 Workspace workspace;
 std::mutex deviceMutex;  // one pass at a time: the workspace is shared
 
+// Device buffers freed on every path.
+template <typename T>
+struct DeviceArray {
+  T* data = nullptr;
+  explicit DeviceArray(size_t count) {
+    if (count > 0) check(cudaMalloc(&data, count * sizeof(T)), "cudaMalloc");
+  }
+  ~DeviceArray() {
+    if (data != nullptr) cudaFree(data);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+};
+using DeviceBuffer = DeviceArray<float>;
+
 struct ChunkPlan {
   int64_t rowChunk, colChunk, dimPadded;
   size_t xBytes, yBytes, gBytes, sumsBytes;
@@ -125,6 +166,35 @@ void convertRows(const float* src, int64_t rows, int64_t dim, T* dst, int64_t ro
 }
 
 template <typename T>
+void convertColumns(const float* src, int64_t rows, int64_t dim, T* dst, int64_t rowsPadded,
+                    int64_t dimPadded) {
+  const dim3 grid(static_cast<unsigned>(rowsPadded / 32),
+                  static_cast<unsigned>((dimPadded + 31) / 32));
+  toOperandColumns<T><<<grid, dim3(32, 8)>>>(src, rows, dim, dst, rowsPadded, dimPadded);
+  check(cudaGetLastError(), "toOperandColumns launch");
+}
+
+// Loss, dTPrime and dBias from the three totals.
+void finishScalars(const SiglipCudaProblem& p, const double* totals, size_t workspaceBytes,
+                   SiglipCudaScalars* out) {
+  double sums[3];
+  check(cudaMemcpy(sums, totals, sizeof sums, cudaMemcpyDeviceToHost), "cudaMemcpy(sums)");
+  const double n = static_cast<double>(p.n);
+  out->loss = sums[0] / n;
+  out->dBias = sums[1] / n;
+  out->dTPrime = std::exp(p.tPrime) * sums[2] / n;
+  out->workspaceBytes = workspaceBytes;
+}
+
+PositivePairs positivePairsOf(const SiglipCudaProblem& p) {
+  PositivePairs positives;
+  positives.kind = p.positives == SIGLIP_CUDA_POSITIVES_NONE ? PositivePairs::Kind::kNone
+                                                             : PositivePairs::Kind::kDiagonal;
+  positives.offset = p.positiveOffset;
+  return positives;
+}
+
+template <typename T>
 void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
              SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
@@ -143,10 +213,7 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
     check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
     check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
   }
-  PositivePairs positives;
-  positives.kind = p.positives == SIGLIP_CUDA_POSITIVES_NONE ? PositivePairs::Kind::kNone
-                                                             : PositivePairs::Kind::kDiagonal;
-  positives.offset = p.positiveOffset;
+  const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -161,6 +228,8 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 
       SigmoidEpilogue<T> sigmoid{g,
                                  colsPadded,
+                                 nullptr,  // the WMMA kernel reads G column-major for dY
+                                 0,
                                  rows,
                                  cols,
                                  r0,
@@ -190,14 +259,162 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
             "dY tile launch");
     }
   }
-  double sums[3];
-  check(cudaMemcpy(sums, totals, sizeof sums, cudaMemcpyDeviceToHost), "cudaMemcpy(sums)");
-  const double n = static_cast<double>(p.n);
-  out->loss = sums[0] / n;
-  out->dBias = sums[1] / n;
-  out->dTPrime = scale * sums[2] / n;
-  out->workspaceBytes = plan.total();
+  finishScalars(p, totals, plan.total(), out);
 }
+
+// The wgmma pass (bf16). Every operand is K-major, so G is written twice by
+// the sigmoid epilogue (G for dX = G Y, G^T for dY = G^T X) and X, Y also get
+// transposed copies (the B operands of those two products).
+namespace hopper_pass {
+constexpr int kLogitBlockN = 256;  // S tiles: 128 rows x 256 columns
+constexpr int kGradBlockN = 192;   // dX, dY tiles: 768 = 4 x 192 fills the waves at D = 768
+constexpr int64_t kMaxChunk = 8192;
+using Bf16 = __nv_bfloat16;
+
+struct Plan {
+  int64_t rowChunk, colChunk, dimK, dimN;
+  size_t bytes[7];  // x, xT, y, yT, g, gT, block sums
+  size_t total() const {
+    size_t t = 3 * sizeof(double);
+    for (size_t b : bytes) t += (b + 255) / 256 * 256;
+    return t;
+  }
+};
+
+Plan plan(const SiglipCudaProblem& p, bool withGrads) {
+  Plan plan{};
+  plan.dimK = roundUp(p.dim, hopper::kBlockK);
+  plan.dimN = roundUp(p.dim, kGradBlockN);
+  plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), kMaxChunk);
+  plan.colChunk = std::min(roundUp(p.m, kLogitBlockN), kMaxChunk);
+  for (;;) {
+    const size_t r = plan.rowChunk, c = plan.colChunk;
+    const size_t e = sizeof(Bf16);
+    plan.bytes[0] = r * plan.dimK * e;
+    plan.bytes[1] = withGrads ? plan.dimN * r * e : 0;
+    plan.bytes[2] = c * plan.dimK * e;
+    plan.bytes[3] = withGrads ? plan.dimN * c * e : 0;
+    plan.bytes[4] = plan.bytes[5] = withGrads ? r * c * e : 0;
+    plan.bytes[6] = (r / hopper::kBlockM) * (c / kLogitBlockN) * 3 * sizeof(double);
+    if (plan.total() <= kChunkBudget ||
+        (plan.rowChunk == hopper::kBlockM && plan.colChunk == kLogitBlockN))
+      return plan;
+    if (plan.rowChunk >= plan.colChunk)
+      plan.rowChunk =
+          std::max<int64_t>(hopper::kBlockM, roundUp(plan.rowChunk / 2, hopper::kBlockM));
+    else
+      plan.colChunk = std::max<int64_t>(kLogitBlockN, roundUp(plan.colChunk / 2, kLogitBlockN));
+  }
+}
+
+void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
+         SiglipCudaScalars* out) {
+  const bool withGrads = dx != nullptr && dy != nullptr;
+  const Plan plan = hopper_pass::plan(p, withGrads);
+  unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
+  auto take = [&](size_t bytes) {
+    unsigned char* at = cursor;
+    cursor += (bytes + 255) / 256 * 256;
+    return at;
+  };
+  auto* xOp = reinterpret_cast<Bf16*>(take(plan.bytes[0]));
+  auto* xT = reinterpret_cast<Bf16*>(take(plan.bytes[1]));
+  auto* yOp = reinterpret_cast<Bf16*>(take(plan.bytes[2]));
+  auto* yT = reinterpret_cast<Bf16*>(take(plan.bytes[3]));
+  auto* g = withGrads ? reinterpret_cast<Bf16*>(take(plan.bytes[4])) : nullptr;
+  auto* gT = withGrads ? reinterpret_cast<Bf16*>(take(plan.bytes[5])) : nullptr;
+  auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[6]));
+  auto* totals = reinterpret_cast<double*>(cursor);
+
+  const double scale = std::exp(p.tPrime);
+  check(cudaMemset(totals, 0, 3 * sizeof(double)), "cudaMemset(totals)");
+  if (withGrads) {
+    check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
+    check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
+  }
+  const PositivePairs positives = positivePairsOf(p);
+  const bool oneColumnChunk = p.m <= plan.colChunk;
+
+  for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
+    const int64_t rows = std::min(plan.rowChunk, p.n - r0);
+    const int64_t rowsPadded = roundUp(rows, hopper::kBlockM);
+    convertRows(x + r0 * p.dim, rows, p.dim, xOp, rowsPadded, plan.dimK);
+    if (withGrads) convertColumns(x + r0 * p.dim, rows, p.dim, xT, rowsPadded, plan.dimN);
+    const CUtensorMap xMap = hopper::tileMap(xOp, plan.dimK, rowsPadded, hopper::kBlockM);
+    for (int64_t c0 = 0; c0 < p.m; c0 += plan.colChunk) {
+      const int64_t cols = std::min(plan.colChunk, p.m - c0);
+      const int64_t colsPadded = roundUp(cols, kLogitBlockN);
+      if (!oneColumnChunk || r0 == 0) {
+        convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
+        if (withGrads) convertColumns(y + c0 * p.dim, cols, p.dim, yT, colsPadded, plan.dimN);
+      }
+      const CUtensorMap yMap = hopper::tileMap(yOp, plan.dimK, colsPadded, kLogitBlockN);
+      SigmoidEpilogue<Bf16> sigmoid{g,
+                                    colsPadded,
+                                    gT,
+                                    rowsPadded,
+                                    rows,
+                                    cols,
+                                    r0,
+                                    c0,
+                                    p.m,
+                                    positives,
+                                    static_cast<float>(scale),
+                                    static_cast<float>(p.bias),
+                                    static_cast<float>(scale / double(p.n)),
+                                    blockSums};
+      const int64_t rowTiles = rowsPadded / hopper::kBlockM;
+      const int64_t colTiles = colsPadded / kLogitBlockN;
+      check(hopper::launchGemm<kLogitBlockN>(xMap, yMap, rowTiles, colTiles, plan.dimK, sigmoid),
+            "logit tile launch (wgmma)");
+      addBlockSums<<<1, 256>>>(blockSums, rowTiles * colTiles, totals);
+      check(cudaGetLastError(), "block sum launch");
+      if (!withGrads) continue;
+
+      // dX[rows] += G Y: A = G [rows x cols], B = Y^T [D x cols]
+      const CUtensorMap gMap = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
+      const CUtensorMap yTMap = hopper::tileMap(yT, colsPadded, plan.dimN, kGradBlockN);
+      check(hopper::launchGemm<kGradBlockN>(
+                gMap, yTMap, rowTiles, plan.dimN / kGradBlockN, colsPadded,
+                AccumulateEpilogue{dx + r0 * p.dim, p.dim, rows, p.dim}),
+            "dX tile launch (wgmma)");
+      // dY[cols] += G^T X: A = G^T [cols x rows], B = X^T [D x rows]
+      const CUtensorMap gTMap = hopper::tileMap(gT, rowsPadded, colsPadded, hopper::kBlockM);
+      const CUtensorMap xTMap = hopper::tileMap(xT, rowsPadded, plan.dimN, kGradBlockN);
+      check(hopper::launchGemm<kGradBlockN>(
+                gTMap, xTMap, colsPadded / hopper::kBlockM, plan.dimN / kGradBlockN, rowsPadded,
+                AccumulateEpilogue{dy + c0 * p.dim, p.dim, cols, p.dim}),
+            "dY tile launch (wgmma)");
+    }
+  }
+  finishScalars(p, totals, plan.total(), out);
+}
+
+// Whether the current device runs this module's wgmma code: compute
+// capability 9 with sm_90a code in the module, unless SIGLIP_CUDA_GEMM=wmma.
+bool usable() {
+  const char* forced = std::getenv("SIGLIP_CUDA_GEMM");
+  if (forced != nullptr && std::strcmp(forced, "wmma") == 0) return false;
+  static const bool capable = [] {
+    int device = 0, major = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        major != 9)
+      return false;
+    int compiled = 0;
+    try {
+      DeviceArray<int> flag(1);
+      hopper::probeKernel<<<1, 1>>>(flag.data);
+      check(cudaMemcpy(&compiled, flag.data, sizeof compiled, cudaMemcpyDeviceToHost), "probe");
+    } catch (const CudaError&) {
+      cudaGetLastError();
+      return false;
+    }
+    return compiled == 1;
+  }();
+  return capable;
+}
+}  // namespace hopper_pass
 
 void validate(const SiglipCudaProblem& p, const float* x, const float* y) {
   if (x == nullptr || y == nullptr) throw std::invalid_argument("x and y must not be null");
@@ -212,24 +429,13 @@ void validate(const SiglipCudaProblem& p, const float* x, const float* y) {
 void runDevice(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
                SiglipCudaScalars* out) {
   validate(p, x, y);
-  if (p.precision == SIGLIP_CUDA_BF16)
+  if (p.precision == SIGLIP_CUDA_BF16 && hopper_pass::usable())
+    hopper_pass::run(p, x, y, dx, dy, out);
+  else if (p.precision == SIGLIP_CUDA_BF16)
     runPass<__nv_bfloat16>(p, x, y, dx, dy, out);
   else
     runPass<float>(p, x, y, dx, dy, out);
 }
-
-// Device buffers freed on every path.
-struct DeviceBuffer {
-  float* data = nullptr;
-  explicit DeviceBuffer(size_t count) {
-    if (count > 0) check(cudaMalloc(&data, count * sizeof(float)), "cudaMalloc");
-  }
-  ~DeviceBuffer() {
-    if (data != nullptr) cudaFree(data);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 template <typename Body>
 int guarded(Body&& body) {
@@ -303,6 +509,14 @@ extern "C" int siglip_cuda_run_host(const SiglipCudaProblem* problem, const floa
             "copy dy");
     }
   });
+}
+
+extern "C" const char* siglip_cuda_gemm(int precision) {
+  try {
+    return precision == SIGLIP_CUDA_BF16 && hopper_pass::usable() ? "wgmma" : "wmma";
+  } catch (...) {
+    return "wmma";
+  }
 }
 
 extern "C" const char* siglip_cuda_last_error(void) { return lastError.c_str(); }

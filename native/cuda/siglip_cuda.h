@@ -42,6 +42,10 @@ int siglip_cuda_run_device(const SiglipCudaProblem* problem, const float* x, con
 int siglip_cuda_run_host(const SiglipCudaProblem* problem, const float* x, const float* y,
                          float* dx, float* dy, SiglipCudaScalars* out);
 
+/* Which tensor-core GEMM a pass of this precision uses on the current device:
+ * "wgmma" (sm_90a, bf16) or "wmma". */
+const char* siglip_cuda_gemm(int precision);
+
 /* The message of this thread's last failure. */
 const char* siglip_cuda_last_error(void);
 

@@ -1,0 +1,142 @@
+// The Hopper (sm_90a) instructions the GEMM uses, as inline PTX: mbarriers,
+// the tensor copy engine (TMA) and the wgmma fences. Each wrapper compiles to
+// nothing on other targets, where the kernel is never launched (see
+// hopper_gemm.cuh: the host picks it only on a compute-capability-9 device
+// whose code was built for sm_90a).
+#pragma once
+
+#include <cuda.h>  // CUtensorMap: a type only; no driver library is linked
+
+#include <cstdint>
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define SIGLIP_HOPPER_DEVICE 1
+#else
+#define SIGLIP_HOPPER_DEVICE 0
+#endif
+
+namespace siglip::cuda::hopper {
+
+__device__ inline uint32_t sharedAddress(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ inline void barrierInit(uint64_t* bar, uint32_t arrivals) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(bar)),
+               "r"(arrivals));
+#endif
+}
+
+// Makes initialized barriers visible to the copy engine (the async proxy).
+__device__ inline void barrierInitFence() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// One arrival that also announces `bytes` of copies completing on `bar`.
+__device__ inline void barrierExpectBytes(uint64_t* bar, uint32_t bytes) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(sharedAddress(bar)),
+               "r"(bytes)
+               : "memory");
+#endif
+}
+
+__device__ inline void barrierArrive(uint64_t* bar) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(sharedAddress(bar))
+               : "memory");
+#endif
+}
+
+__device__ inline bool barrierTryWait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 1;
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, done;\n"
+      "}\n"
+      : "=r"(done)
+      : "r"(sharedAddress(bar)), "r"(parity)
+      : "memory");
+#endif
+  return done != 0;
+}
+
+// Waits until the barrier's phase with this parity has completed. A copy
+// that never lands (a bad tensor map) traps after ~20 s instead of hanging
+// the device: the launch then fails with an error the host reports.
+__device__ inline void barrierWait(uint64_t* bar, uint32_t parity) {
+  if (barrierTryWait(bar, parity)) return;
+  const long long start = clock64();
+  while (!barrierTryWait(bar, parity))
+    if (clock64() - start > 40'000'000'000LL) __trap();
+}
+
+// Copies the box at (inner, outer) of a 2-D tensor map into shared memory;
+// completion is counted in bytes on `bar`.
+__device__ inline void tensorLoad(void* dst, const CUtensorMap* map, uint64_t* bar, int32_t inner,
+                                  int32_t outer) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(sharedAddress(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(sharedAddress(bar)), "r"(inner), "r"(outer)
+      : "memory");
+#endif
+}
+
+// Shared-memory matrix descriptor of a K-major tile written by the copy engine
+// with the 128-byte swizzle: rows of 128 bytes, 8-row (1024-byte) swizzle atoms.
+__device__ inline uint64_t swizzledDescriptor(const void* tile) {
+  const uint64_t address = sharedAddress(tile);
+  return ((address & 0x3FFFF) >> 4)     // start address
+         | (uint64_t(16 >> 4) << 16)    // leading byte offset (unused with the swizzle)
+         | (uint64_t(1024 >> 4) << 32)  // stride byte offset: one swizzle atom
+         | (uint64_t(1) << 62);         // 128-byte swizzle
+}
+
+__device__ inline void wgmmaFence() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ inline void wgmmaCommit() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+template <int kPending>
+__device__ inline void wgmmaWait() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+#endif
+}
+
+// Moves registers between warpgroups: the copy warpgroup needs few, the
+// math warpgroups hold 64 x N accumulators.
+template <int kRegisters>
+__device__ inline void releaseRegisters() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+template <int kRegisters>
+__device__ inline void claimRegisters() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+
+// A barrier among the math warpgroups only (the copy warpgroup has left).
+template <int kThreads>
+__device__ inline void mathBarrier() {
+  asm volatile("bar.sync 1, %0;\n" ::"n"(kThreads) : "memory");
+}
+
+}  // namespace siglip::cuda::hopper
