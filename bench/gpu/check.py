@@ -5,6 +5,8 @@ PyTorch's device pointers. Prints, and writes to OUT_DIR:
   1. correctness against a float64 reference on fresh random inputs
      (bf16 rel. err <= 1e-2, tf32 <= 2e-3; outputs poisoned with NaN first),
      and bit-identical results on a second run;
+Environment: SIZES, PRECISIONS (checked), TF32=0 (not timed), MATERIALIZED=0,
+CHECK=0, LABEL, REPORT; SIGLIP_CUDA_* pick the kernel variants (siglip_cuda.cu).
   2. timings of the fused pass at N = M in SIZES, D = 768, against PyTorch's
      materialized SigLIP loss (fwd+bwd, bf16) and cuBLAS bf16 GEMMs, in the same run.
 """
@@ -43,6 +45,7 @@ lib.siglip_cuda_run_device.argtypes = [ctypes.POINTER(Problem)] + [ctypes.c_void
 lib.siglip_cuda_last_error.restype = ctypes.c_char_p
 lib.siglip_cuda_gemm.restype = ctypes.c_char_p
 report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "checks": [], "timings": [],
+          "variant": {k: v for k, v in os.environ.items() if k.startswith("SIGLIP_CUDA_")},
           "gemm": {"bf16": lib.siglip_cuda_gemm(BF16).decode(), "tf32": lib.siglip_cuda_gemm(TF32).decode()}}
 
 
@@ -101,6 +104,8 @@ def correctness():
         x, y = unit_rows(n, dim, gen), unit_rows(m, dim, gen)
         ref = reference(x, y, t_prime, bias, positives, offset)
         for precision, name, tol in ((BF16, "bf16", 1e-2), (TF32, "tf32", 2e-3)):
+            if name not in os.environ.get("PRECISIONS", "bf16,tf32").split(","):
+                continue
             dx = torch.full_like(x, float("nan"))
             dy = torch.full_like(y, float("nan"))
             s = run(x, y, dx, dy, t_prime, bias, precision, positives, offset)

@@ -41,7 +41,7 @@ struct SigmoidEpilogue {
   int64_t m;                 // columns of the whole problem
   PositivePairs positives;
   float scale, bias, gradScale;
-  double* blockSums;  // [grid blocks][3]
+  double* blockSums;  // [warps of the launch][3]
 
   // kWidth consecutive outputs of one row, from column `col`.
   template <int kWidth>
@@ -74,25 +74,16 @@ struct SigmoidEpilogue {
       for (int q = 0; q < kWidth; ++q) gT[(col + q) * ldgT + row] = out[q];
   }
 
-  // Block sums in a fixed order: the result does not depend on timing.
-  // `thread` counts the kWarps * 32 threads that hold outputs; `sync` is a
-  // barrier among exactly them.
-  template <int kWarps, typename Sync>
-  __device__ void finish(const Sums& s, int thread, Sync sync) const {
-    __shared__ double warpSums[kWarps][3];
+  // The warp's sums, reduced in a fixed order (the result does not depend on
+  // timing), written by lane 0 to blockSums[slot]: every warp has its own slot.
+  __device__ void finish(const Sums& s, int64_t slot) const {
     double v[3] = {s.loss, s.grad, s.gradDot};
 #pragma unroll
     for (int q = 0; q < 3; ++q)
       for (int offset = 16; offset > 0; offset /= 2)
         v[q] += __shfl_down_sync(0xffffffffu, v[q], offset);
-    if (thread % 32 == 0)
-      for (int q = 0; q < 3; ++q) warpSums[thread / 32][q] = v[q];
-    sync();
-    if (thread < 3) {
-      double total = 0;
-      for (int w = 0; w < kWarps; ++w) total += warpSums[w][thread];
-      blockSums[(static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 3 + thread] = total;
-    }
+    if (threadIdx.x % 32 == 0)
+      for (int q = 0; q < 3; ++q) blockSums[slot * 3 + q] = v[q];
   }
 
  private:
@@ -128,8 +119,7 @@ struct AccumulateEpilogue {
     for (int q = 0; q < kWidth; ++q)
       if (col + q < cols) dst[col + q] += v[q];
   }
-  template <int kWarps, typename Sync>
-  __device__ void finish(const State&, int, Sync) const {}
+  __device__ void finish(const State&, int64_t) const {}
 };
 
 }  // namespace siglip::cuda

@@ -91,14 +91,16 @@ __device__ inline void tensorLoad(void* dst, const CUtensorMap* map, uint64_t* b
 #endif
 }
 
-// Shared-memory matrix descriptor of a K-major tile written by the copy engine
-// with the 128-byte swizzle: rows of 128 bytes, 8-row (1024-byte) swizzle atoms.
-__device__ inline uint64_t swizzledDescriptor(const void* tile) {
+// Shared-memory matrix descriptor of a tile written by the copy engine with the
+// 128-byte swizzle: 128-byte rows in 8-row (1024-byte) swizzle atoms, so 1024
+// bytes between groups of 8 rows. `leadingBytes` is unused for K-major tiles
+// and, for MN-major ones, the distance between blocks of 64 M or N elements.
+__device__ inline uint64_t swizzledDescriptor(const void* tile, uint32_t leadingBytes) {
   const uint64_t address = sharedAddress(tile);
-  return ((address & 0x3FFFF) >> 4)     // start address
-         | (uint64_t(16 >> 4) << 16)    // leading byte offset (unused with the swizzle)
-         | (uint64_t(1024 >> 4) << 32)  // stride byte offset: one swizzle atom
-         | (uint64_t(1) << 62);         // 128-byte swizzle
+  return ((address & 0x3FFFF) >> 4)             // start address
+         | (uint64_t(leadingBytes >> 4) << 16)  // leading byte offset
+         | (uint64_t(1024 >> 4) << 32)          // stride byte offset
+         | (uint64_t(1) << 62);                 // 128-byte swizzle
 }
 
 __device__ inline void wgmmaFence() {
@@ -131,12 +133,6 @@ __device__ inline void claimRegisters() {
 #if SIGLIP_HOPPER_DEVICE
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
 #endif
-}
-
-// A barrier among the math warpgroups only (the copy warpgroup has left).
-template <int kThreads>
-__device__ inline void mathBarrier() {
-  asm volatile("bar.sync 1, %0;\n" ::"n"(kThreads) : "memory");
 }
 
 }  // namespace siglip::cuda::hopper

@@ -77,7 +77,7 @@ __global__ void toOperandColumns(const float* src, int64_t rows, int64_t dim, T*
   }
 }
 
-// totals[q] += sum of blockSums[b][q], one block, fixed order.
+// totals[q] += sum of blockSums[b][q] over the warps' slots, one block, fixed order.
 __global__ void addBlockSums(const double* blockSums, int64_t blocks, double* totals) {
   __shared__ double partial[3][256];
   for (int q = 0; q < 3; ++q) {
@@ -146,7 +146,8 @@ ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
     plan.xBytes = size_t(plan.rowChunk) * plan.dimPadded * sizeof(T);
     plan.yBytes = size_t(plan.colChunk) * plan.dimPadded * sizeof(T);
     plan.gBytes = withGrads ? size_t(plan.rowChunk) * plan.colChunk * sizeof(T) : 0;
-    plan.sumsBytes = size_t(plan.rowChunk / kTileM) * (plan.colChunk / kTileN) * 3 * sizeof(double);
+    plan.sumsBytes = size_t(plan.rowChunk / kTileM) * (plan.colChunk / kTileN) * (kThreads / 32) *
+                     3 * sizeof(double);
     if (plan.total() <= kChunkBudget || (plan.rowChunk == kTileM && plan.colChunk == kTileN)) break;
     if (plan.rowChunk >= plan.colChunk)
       plan.rowChunk = std::max<int64_t>(kTileM, roundUp(plan.rowChunk / 2, kTileM));
@@ -243,7 +244,8 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
       const dim3 logitGrid(colsPadded / kTileN, rowsPadded / kTileM);
       check(launchGemm<T, true, false>(logitGrid, xOp, dp, yOp, dp, dp, sigmoid),
             "logit tile launch");
-      addBlockSums<<<1, 256>>>(blockSums, int64_t(logitGrid.x) * logitGrid.y, totals);
+      addBlockSums<<<1, 256>>>(blockSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32),
+                               totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
@@ -262,18 +264,38 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
   finishScalars(p, totals, plan.total(), out);
 }
 
-// The wgmma pass (bf16). Every operand is K-major, so G is written twice by
-// the sigmoid epilogue (G for dX = G Y, G^T for dY = G^T X) and X, Y also get
-// transposed copies (the B operands of those two products).
+// The wgmma pass (bf16). G is written once, row-major; dX = G Y reads it
+// K-major and Y N-major, dY = G^T X reads it M-major and X N-major (the
+// "transposed" operands). SIGLIP_CUDA_GRADS=copies instead writes G^T too and
+// transposed copies of X and Y, so that every operand is K-major (v4, kept to
+// measure against). SIGLIP_CUDA_LOGIT=wide|pingpong picks the logit kernel:
+// 128 x 256 tiles shared by both math warpgroups, a block per tile, or
+// persistent blocks whose two math warpgroups take 128 x 128 tiles in turns,
+// so that one's sigmoid epilogue overlaps the other's products.
 namespace hopper_pass {
-constexpr int kLogitBlockN = 256;  // S tiles: 128 rows x 256 columns
-constexpr int kGradBlockN = 192;   // dX, dY tiles: 768 = 4 x 192 fills the waves at D = 768
-constexpr int64_t kMaxChunk = 8192;
 using Bf16 = __nv_bfloat16;
+using WideLogits = hopper::Config<256, false, false, 4, 1>;
+using PingPongLogits = hopper::Config<128, false, false, 6, 1>;
+constexpr int kGradBlockN = 192;  // D = 768 = 4 x 192 tiles fill the waves
+using GradsKMajor = hopper::Config<kGradBlockN, false, false, 4, 1>;
+using GradsBTransposed = hopper::Config<kGradBlockN, false, true, 4, 1>;
+using GradsBothTransposed = hopper::Config<kGradBlockN, true, true, 4, 1>;
+constexpr int64_t kColumnAlign = 256;  // columns of a chunk: whole logit tiles of either width
+constexpr int64_t kMaxChunk = 8192;
+
+struct Variant {
+  bool pingPongLogits, gradCopies;
+};
+Variant variant() {
+  const char* logit = std::getenv("SIGLIP_CUDA_LOGIT");
+  const char* grads = std::getenv("SIGLIP_CUDA_GRADS");
+  return {logit != nullptr && std::strcmp(logit, "pingpong") == 0,
+          grads != nullptr && std::strcmp(grads, "copies") == 0};
+}
 
 struct Plan {
   int64_t rowChunk, colChunk, dimK, dimN;
-  size_t bytes[7];  // x, xT, y, yT, g, gT, block sums
+  size_t bytes[7];  // x, x^T, y, y^T, g, g^T, block sums
   size_t total() const {
     size_t t = 3 * sizeof(double);
     for (size_t b : bytes) t += (b + 255) / 256 * 256;
@@ -281,48 +303,84 @@ struct Plan {
   }
 };
 
-Plan plan(const SiglipCudaProblem& p, bool withGrads) {
+Plan plan(const SiglipCudaProblem& p, bool withGrads, bool gradCopies) {
   Plan plan{};
   plan.dimK = roundUp(p.dim, hopper::kBlockK);
   plan.dimN = roundUp(p.dim, kGradBlockN);
   plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), kMaxChunk);
-  plan.colChunk = std::min(roundUp(p.m, kLogitBlockN), kMaxChunk);
+  plan.colChunk = std::min(roundUp(p.m, kColumnAlign), kMaxChunk);
+  const bool copies = withGrads && gradCopies;
   for (;;) {
     const size_t r = plan.rowChunk, c = plan.colChunk;
     const size_t e = sizeof(Bf16);
     plan.bytes[0] = r * plan.dimK * e;
-    plan.bytes[1] = withGrads ? plan.dimN * r * e : 0;
+    plan.bytes[1] = copies ? plan.dimN * r * e : 0;
     plan.bytes[2] = c * plan.dimK * e;
-    plan.bytes[3] = withGrads ? plan.dimN * c * e : 0;
-    plan.bytes[4] = plan.bytes[5] = withGrads ? r * c * e : 0;
-    plan.bytes[6] = (r / hopper::kBlockM) * (c / kLogitBlockN) * 3 * sizeof(double);
+    plan.bytes[3] = copies ? plan.dimN * c * e : 0;
+    plan.bytes[4] = withGrads ? r * c * e : 0;
+    plan.bytes[5] = copies ? r * c * e : 0;
+    plan.bytes[6] = (r / hopper::kBlockM) * (c / 128) * 8 * 3 * sizeof(double);  // warp slots
     if (plan.total() <= kChunkBudget ||
-        (plan.rowChunk == hopper::kBlockM && plan.colChunk == kLogitBlockN))
+        (plan.rowChunk == hopper::kBlockM && plan.colChunk == kColumnAlign))
       return plan;
     if (plan.rowChunk >= plan.colChunk)
       plan.rowChunk =
           std::max<int64_t>(hopper::kBlockM, roundUp(plan.rowChunk / 2, hopper::kBlockM));
     else
-      plan.colChunk = std::max<int64_t>(kLogitBlockN, roundUp(plan.colChunk / 2, kLogitBlockN));
+      plan.colChunk = std::max<int64_t>(kColumnAlign, roundUp(plan.colChunk / 2, kColumnAlign));
   }
+}
+
+int multiprocessors() {
+  static const int count = [] {
+    int device = 0, value = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, device),
+          "cudaDeviceGetAttribute(multiprocessors)");
+    return value;
+  }();
+  return count;
+}
+
+// S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
+// warp sums it wrote.
+int64_t launchLogits(bool pingPong, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
+                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM;
+  if (pingPong) {
+    using Cfg = PingPongLogits;
+    const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Cfg::kBlockN);
+    const int64_t colTiles = colsPadded / Cfg::kBlockN;
+    check(hopper::launchPingPong<Cfg>(xMap, yMap, rowTiles, colTiles, dimK, multiprocessors(),
+                                      sigmoid),
+          "logit tile launch (wgmma, ping-pong)");
+    return rowTiles * colTiles * 4;
+  }
+  using Cfg = WideLogits;
+  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Cfg::kBlockN);
+  const int64_t colTiles = colsPadded / Cfg::kBlockN;
+  check(hopper::launchGemm<Cfg>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
+        "logit tile launch (wgmma)");
+  return rowTiles * colTiles * (hopper::kMathThreads / 32);
 }
 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
-  const Plan plan = hopper_pass::plan(p, withGrads);
+  const Variant how = variant();
+  const Plan plan = hopper_pass::plan(p, withGrads, how.gradCopies);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
     unsigned char* at = cursor;
     cursor += (bytes + 255) / 256 * 256;
-    return at;
+    return reinterpret_cast<Bf16*>(at);
   };
-  auto* xOp = reinterpret_cast<Bf16*>(take(plan.bytes[0]));
-  auto* xT = reinterpret_cast<Bf16*>(take(plan.bytes[1]));
-  auto* yOp = reinterpret_cast<Bf16*>(take(plan.bytes[2]));
-  auto* yT = reinterpret_cast<Bf16*>(take(plan.bytes[3]));
-  auto* g = withGrads ? reinterpret_cast<Bf16*>(take(plan.bytes[4])) : nullptr;
-  auto* gT = withGrads ? reinterpret_cast<Bf16*>(take(plan.bytes[5])) : nullptr;
+  Bf16* xOp = take(plan.bytes[0]);
+  Bf16* xT = take(plan.bytes[1]);
+  Bf16* yOp = take(plan.bytes[2]);
+  Bf16* yT = take(plan.bytes[3]);
+  Bf16* g = withGrads ? take(plan.bytes[4]) : nullptr;
+  Bf16* gT = withGrads && how.gradCopies ? take(plan.bytes[5]) : nullptr;
   auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[6]));
   auto* totals = reinterpret_cast<double*>(cursor);
 
@@ -334,56 +392,69 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   }
   const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
+  const bool copies = withGrads && how.gradCopies;
+  const int64_t gradTiles = (p.dim + kGradBlockN - 1) / kGradBlockN;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
     const int64_t rows = std::min(plan.rowChunk, p.n - r0);
     const int64_t rowsPadded = roundUp(rows, hopper::kBlockM);
     convertRows(x + r0 * p.dim, rows, p.dim, xOp, rowsPadded, plan.dimK);
-    if (withGrads) convertColumns(x + r0 * p.dim, rows, p.dim, xT, rowsPadded, plan.dimN);
+    if (copies) convertColumns(x + r0 * p.dim, rows, p.dim, xT, rowsPadded, plan.dimN);
     const CUtensorMap xMap = hopper::tileMap(xOp, plan.dimK, rowsPadded, hopper::kBlockM);
     for (int64_t c0 = 0; c0 < p.m; c0 += plan.colChunk) {
       const int64_t cols = std::min(plan.colChunk, p.m - c0);
-      const int64_t colsPadded = roundUp(cols, kLogitBlockN);
+      const int64_t colsPadded = roundUp(cols, kColumnAlign);
       if (!oneColumnChunk || r0 == 0) {
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
-        if (withGrads) convertColumns(y + c0 * p.dim, cols, p.dim, yT, colsPadded, plan.dimN);
+        if (copies) convertColumns(y + c0 * p.dim, cols, p.dim, yT, colsPadded, plan.dimN);
       }
-      const CUtensorMap yMap = hopper::tileMap(yOp, plan.dimK, colsPadded, kLogitBlockN);
-      SigmoidEpilogue<Bf16> sigmoid{g,
-                                    colsPadded,
-                                    gT,
-                                    rowsPadded,
-                                    rows,
-                                    cols,
-                                    r0,
-                                    c0,
-                                    p.m,
-                                    positives,
-                                    static_cast<float>(scale),
-                                    static_cast<float>(p.bias),
-                                    static_cast<float>(scale / double(p.n)),
-                                    blockSums};
-      const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-      const int64_t colTiles = colsPadded / kLogitBlockN;
-      check(hopper::launchGemm<kLogitBlockN>(xMap, yMap, rowTiles, colTiles, plan.dimK, sigmoid),
-            "logit tile launch (wgmma)");
-      addBlockSums<<<1, 256>>>(blockSums, rowTiles * colTiles, totals);
+      const SigmoidEpilogue<Bf16> sigmoid{g,
+                                          colsPadded,
+                                          gT,
+                                          rowsPadded,
+                                          rows,
+                                          cols,
+                                          r0,
+                                          c0,
+                                          p.m,
+                                          positives,
+                                          static_cast<float>(scale),
+                                          static_cast<float>(p.bias),
+                                          static_cast<float>(scale / double(p.n)),
+                                          blockSums};
+      const int64_t blocks =
+          launchLogits(how.pingPongLogits, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
-      // dX[rows] += G Y: A = G [rows x cols], B = Y^T [D x cols]
-      const CUtensorMap gMap = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
-      const CUtensorMap yTMap = hopper::tileMap(yT, colsPadded, plan.dimN, kGradBlockN);
-      check(hopper::launchGemm<kGradBlockN>(
-                gMap, yTMap, rowTiles, plan.dimN / kGradBlockN, colsPadded,
-                AccumulateEpilogue{dx + r0 * p.dim, p.dim, rows, p.dim}),
+      const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
+      const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
+      // dX[rows] += G Y: A = G [rows x cols], K-major.
+      const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
+      if (copies) {
+        // B = Y^T [D x cols]; then dY[cols] += G^T X: A = G^T, B = X^T [D x rows].
+        const CUtensorMap yTMap = hopper::tileMap(yT, colsPadded, plan.dimN, kGradBlockN);
+        check(hopper::launchGemm<GradsKMajor>(gRows, yTMap, rowsPadded / hopper::kBlockM, gradTiles,
+                                              colsPadded, dxOut),
+              "dX tile launch (wgmma)");
+        const CUtensorMap gTMap = hopper::tileMap(gT, rowsPadded, colsPadded, hopper::kBlockM);
+        const CUtensorMap xTMap = hopper::tileMap(xT, rowsPadded, plan.dimN, kGradBlockN);
+        check(hopper::launchGemm<GradsKMajor>(gTMap, xTMap, colsPadded / hopper::kBlockM, gradTiles,
+                                              rowsPadded, dyOut),
+              "dY tile launch (wgmma)");
+        continue;
+      }
+      // B = Y [cols x D], N-major; then dY[cols] += G^T X: A = G read M-major,
+      // B = X [rows x D], N-major.
+      const CUtensorMap yColumns = hopper::tileMap(yOp, plan.dimK, colsPadded, 64);
+      check(hopper::launchGemm<GradsBTransposed>(gRows, yColumns, rowsPadded / hopper::kBlockM,
+                                                 gradTiles, colsPadded, dxOut),
             "dX tile launch (wgmma)");
-      // dY[cols] += G^T X: A = G^T [cols x rows], B = X^T [D x rows]
-      const CUtensorMap gTMap = hopper::tileMap(gT, rowsPadded, colsPadded, hopper::kBlockM);
-      const CUtensorMap xTMap = hopper::tileMap(xT, rowsPadded, plan.dimN, kGradBlockN);
-      check(hopper::launchGemm<kGradBlockN>(
-                gTMap, xTMap, colsPadded / hopper::kBlockM, plan.dimN / kGradBlockN, rowsPadded,
-                AccumulateEpilogue{dy + c0 * p.dim, p.dim, cols, p.dim}),
+      const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
+      const CUtensorMap xColumns = hopper::tileMap(xOp, plan.dimK, rowsPadded, 64);
+      check(hopper::launchGemm<GradsBothTransposed>(
+                gColumns, xColumns, colsPadded / hopper::kBlockM, gradTiles, rowsPadded, dyOut),
             "dY tile launch (wgmma)");
     }
   }

@@ -102,7 +102,7 @@ __device__ inline void cpAsyncWait() {
 
 // C[128 x 128 tile] = A * B over kDepth (a multiple of kTileK), then
 // epilogue.apply(row, col, values[8], state) for every 8 outputs and
-// epilogue.finish<8 warps>(state, thread, barrier) once per thread.
+// epilogue.finish(state, slot) once per thread, a slot per warp.
 template <typename T, bool kARowMajor, bool kBRowMajor, typename Epilogue>
 __global__ void __launch_bounds__(kThreads, 2)
     gemmKernel(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t depth, Epilogue epilogue) {
@@ -190,7 +190,8 @@ __global__ void __launch_bounds__(kThreads, 2)
                      state);
       __syncwarp();
     }
-  epilogue.template finish<kThreads / 32>(state, threadIdx.x, [] { __syncthreads(); });
+  epilogue.finish(
+      state, (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * (kThreads / 32) + warp);
 }
 
 // Launches gemmKernel with its dynamic shared memory (over the 48 KB default,
