@@ -42,7 +42,10 @@ export interface CudaInfo {
   device: 'cuda';
   /** Whether a CUDA device can run the pass; else `error` says why. */
   available: boolean;
+  /** 'chunked': S, dX and dY per chunk of rows and columns, never N x M. */
   engine?: string;
+  /** Tensor-core GEMM per precision: 'wgmma' (Hopper, sm_90a) or 'wmma'. */
+  gemm?: { bf16: 'wgmma' | 'wmma'; tf32: 'wgmma' | 'wmma' };
   name?: string;
   multiprocessors?: number;
   memoryBytes?: number;

@@ -24,18 +24,16 @@ cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" > "$OUT_DIR/sass.txt" 2>/d
 echo "tensor-core instructions in the build: HGMMA $(grep -c HGMMA "$OUT_DIR/sass.txt") HMMA $(grep -c HMMA "$OUT_DIR/sass.txt") UTMALDG $(grep -c UTMALDG "$OUT_DIR/sass.txt")"
 gzip -f "$OUT_DIR/sass.txt"
 
-# Kernel variants (siglip_cuda.cu: SIGLIP_CUDA_LOGIT, SIGLIP_CUDA_GRADS), each
-# checked and timed in its own process; the fastest correct one at N = 65536
-# then gets the full check below.
+# Logit kernel variants (siglip_cuda.cu: SIGLIP_CUDA_LOGIT), each checked and
+# timed in its own process; the fastest correct one at N = 65536 then gets the
+# full check below.
 : > "$OUT_DIR/variants.log"
 for logit in ${LOGIT_VARIANTS:-wide pingpong}; do
-  for grads in ${GRAD_VARIANTS:-copies transposed}; do
-    echo "== variant logit=$logit grads=$grads" | tee -a "$OUT_DIR/variants.log"
-    SIGLIP_CUDA_LOGIT=$logit SIGLIP_CUDA_GRADS=$grads PRECISIONS=bf16 TF32=0 MATERIALIZED=0 \
-      SIZES=16384,65536 LABEL="$logit/$grads" REPORT="variant-$logit-$grads.json" PYTHONUNBUFFERED=1 \
-      timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" /tmp 2>&1 |
-      grep -E "^(FAIL|PASS)|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
-  done
+  echo "== variant logit=$logit" | tee -a "$OUT_DIR/variants.log"
+  SIGLIP_CUDA_LOGIT=$logit PRECISIONS=bf16 TF32=0 MATERIALIZED=0 SIZES=16384,65536 LABEL="$logit" \
+    REPORT="variant-$logit.json" PYTHONUNBUFFERED=1 \
+    timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" /tmp 2>&1 |
+    grep -E "^(FAIL|PASS)|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
 done
 best=$(python3 - <<'PY'
 import glob, json
@@ -44,16 +42,14 @@ for path in glob.glob("/tmp/variant-*.json"):
     r = json.load(open(path))
     ms = [t["ms"] for t in r["timings"] if t["n"] == 65536 and "fused" in t["kind"]]
     if r.get("correct") and ms and (best is None or ms[0] < best[0]):
-        best = (ms[0], r["variant"].get("SIGLIP_CUDA_LOGIT", ""), r["variant"].get("SIGLIP_CUDA_GRADS", ""))
-print(f"{best[1]} {best[2]}" if best else "")
+        best = (ms[0], r["variant"].get("SIGLIP_CUDA_LOGIT", ""))
+print(best[1] if best else "")
 PY
 )
 echo "fastest correct variant: ${best:-none}" | tee -a "$OUT_DIR/variants.log"
-if [[ -n "$best" ]]; then
-  export SIGLIP_CUDA_LOGIT=${best% *} SIGLIP_CUDA_GRADS=${best#* }
-fi
+[[ -n "$best" ]] && export SIGLIP_CUDA_LOGIT=$best
 
-echo "== correctness and timings (logit=${SIGLIP_CUDA_LOGIT:-default} grads=${SIGLIP_CUDA_GRADS:-default})"
+echo "== correctness and timings (logit=${SIGLIP_CUDA_LOGIT:-default})"
 PYTHONUNBUFFERED=1 timeout "${CHECK_TIMEOUT:-300}" python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
 status=${PIPESTATUS[0]}
 

@@ -69,7 +69,7 @@ double backendSoftmaxLossAndGrads(const Request& request, Gradients&) {
 
 void describeBackend(Napi::Object& info) {
   info.Set("device", "cuda");
-  info.Set("engine", "wmma-chunked");
+  info.Set("engine", "chunked");
   const int count = siglip_cuda_device_count();
   info.Set("available", count > 0);
   if (count <= 0) {
@@ -84,6 +84,10 @@ void describeBackend(Napi::Object& info) {
     info.Set("multiprocessors", multiprocessors);
     info.Set("memoryBytes", static_cast<double>(memoryBytes));
   }
+  Napi::Object gemm = Napi::Object::New(info.Env());
+  gemm.Set("bf16", siglip_cuda_gemm(SIGLIP_CUDA_BF16));
+  gemm.Set("tf32", siglip_cuda_gemm(SIGLIP_CUDA_TF32));
+  info.Set("gemm", gemm);
 }
 
 }  // namespace siglip::addon

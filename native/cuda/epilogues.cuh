@@ -34,8 +34,6 @@ struct SigmoidEpilogue {
   using State = Sums;
   T* g;  // [rows x ldg] G chunk, or null for the loss-only pass
   int64_t ldg;
-  T* gT;  // [cols x ldgT] G chunk transposed, or null when no product needs it
-  int64_t ldgT;
   int64_t rows, cols;        // valid extent of the chunk
   int64_t rowBase, colBase;  // chunk origin in the whole problem
   int64_t m;                 // columns of the whole problem
@@ -69,9 +67,6 @@ struct SigmoidEpilogue {
       out[q] = toOperand<T>(valid ? grad * gradScale : 0.0f);
     }
     if (g != nullptr) store(out, g + row * ldg + col);
-    if (gT != nullptr)
-#pragma unroll
-      for (int q = 0; q < kWidth; ++q) gT[(col + q) * ldgT + row] = out[q];
   }
 
   // The warp's sums, reduced in a fixed order (the result does not depend on

@@ -167,8 +167,10 @@ __global__ void __launch_bounds__(kThreads, Cfg::kBlocksPerSM)
 // The persistent "ping-pong" GEMM for short K (the logits): one block per
 // multiprocessor walks the tiles blockIdx.x, + gridDim.x, ...; the two math
 // warpgroups take turns, each owning a whole 128 x kBlockN tile, so one
-// warpgroup's epilogue runs while the other's products do. The stage ring is
-// filled in tile order, so the turns need no other coordination.
+// warpgroup's epilogue runs while the other's products do. A warpgroup starts
+// its products only when the other has finished its own: the stage ring is
+// filled in tile order, and without the turns a warpgroup waiting for a stage
+// two fills ahead would see the parity of the current fill and read it.
 template <typename Cfg, typename Epilogue>
 __global__ void __launch_bounds__(kThreads, 1)
     pingPongKernel(const __grid_constant__ CUtensorMap aMap,
@@ -181,12 +183,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   unsigned char* smem = reinterpret_cast<unsigned char*>(
       (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
   __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
+  __shared__ alignas(8) uint64_t yourTurn[2];  // [g]: the other group's products are done
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       barrierInit(&full[s], 1);
       barrierInit(&empty[s], 4);  // the 4 warps of the warpgroup whose turn it is
     }
+    barrierInit(&yourTurn[0], 4);
+    barrierInit(&yourTurn[1], 4);
     barrierInitFence();
   }
   __syncthreads();
@@ -212,12 +217,13 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   claimRegisters<Cfg::kMathRegisters>();
   const int group = (threadIdx.x - 128) / 128, thread = threadIdx.x % 128;
-  int step = 0, turn = 0;
+  int step = 0, turn = 0, turnsWaited = 0;
   for (int t = blockIdx.x; t < tiles; t += gridDim.x, ++turn) {
     if (turn % 2 != group) {  // the other warpgroup's tile
       step += kSteps;
       continue;
     }
+    if (turn > 0) barrierWait(&yourTurn[group], turnsWaited++ & 1);
     const int32_t m0 = t / colTiles * kBlockM, n0 = t % colTiles * kBlockN;
     float acc[2][kBlockN / 16][8];  // rows 0..63 and 64..127 of the tile
 #pragma unroll
@@ -242,6 +248,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmmaWait<0>();
       if (thread % 32 == 0) barrierArrive(&empty[s]);
     }
+    if (thread % 32 == 0) barrierArrive(&yourTurn[1 - group]);
     const int64_t row = m0 + thread / 32 * 16 + thread % 32 / 4;
     typename Epilogue::State state{};
     deliver(acc[0], row, n0 + 2 * (thread % 4), epilogue, state);

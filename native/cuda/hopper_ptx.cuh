@@ -69,13 +69,13 @@ __device__ inline bool barrierTryWait(uint64_t* bar, uint32_t parity) {
 }
 
 // Waits until the barrier's phase with this parity has completed. A copy
-// that never lands (a bad tensor map) traps after ~20 s instead of hanging
+// that never lands (a bad tensor map) traps after ~5 s instead of hanging
 // the device: the launch then fails with an error the host reports.
 __device__ inline void barrierWait(uint64_t* bar, uint32_t parity) {
   if (barrierTryWait(bar, parity)) return;
   const long long start = clock64();
   while (!barrierTryWait(bar, parity))
-    if (clock64() - start > 40'000'000'000LL) __trap();
+    if (clock64() - start > 10'000'000'000LL) __trap();
 }
 
 // Copies the box at (inner, outer) of a 2-D tensor map into shared memory;

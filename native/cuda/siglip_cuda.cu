@@ -57,26 +57,6 @@ __global__ void toOperandRows(const float* src, int64_t rows, int64_t dim, T* ds
   }
 }
 
-// fp32 rows [rows x dim] -> transposed operand copy [dimPadded x rowsPadded],
-// zero-padded, through a 32 x 32 shared tile so both sides are coalesced.
-template <typename T>
-__global__ void toOperandColumns(const float* src, int64_t rows, int64_t dim, T* dst,
-                                 int64_t rowsPadded, int64_t dimPadded) {
-  __shared__ float tile[32][33];
-  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * 32,
-                d0 = static_cast<int64_t>(blockIdx.y) * 32;
-  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
-    const int64_t r = r0 + i, d = d0 + threadIdx.x;
-    tile[i][threadIdx.x] = r < rows && d < dim ? src[r * dim + d] : 0.0f;
-  }
-  __syncthreads();
-  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
-    const int64_t d = d0 + i, r = r0 + threadIdx.x;
-    if (d < dimPadded && r < rowsPadded)
-      dst[d * rowsPadded + r] = toOperand<T>(tile[threadIdx.x][i]);
-  }
-}
-
 // totals[q] += sum of blockSums[b][q] over the warps' slots, one block, fixed order.
 __global__ void addBlockSums(const double* blockSums, int64_t blocks, double* totals) {
   __shared__ double partial[3][256];
@@ -166,15 +146,6 @@ void convertRows(const float* src, int64_t rows, int64_t dim, T* dst, int64_t ro
   check(cudaGetLastError(), "toOperandRows launch");
 }
 
-template <typename T>
-void convertColumns(const float* src, int64_t rows, int64_t dim, T* dst, int64_t rowsPadded,
-                    int64_t dimPadded) {
-  const dim3 grid(static_cast<unsigned>(rowsPadded / 32),
-                  static_cast<unsigned>((dimPadded + 31) / 32));
-  toOperandColumns<T><<<grid, dim3(32, 8)>>>(src, rows, dim, dst, rowsPadded, dimPadded);
-  check(cudaGetLastError(), "toOperandColumns launch");
-}
-
 // Loss, dTPrime and dBias from the three totals.
 void finishScalars(const SiglipCudaProblem& p, const double* totals, size_t workspaceBytes,
                    SiglipCudaScalars* out) {
@@ -229,8 +200,6 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 
       SigmoidEpilogue<T> sigmoid{g,
                                  colsPadded,
-                                 nullptr,  // the WMMA kernel reads G column-major for dY
-                                 0,
                                  rows,
                                  cols,
                                  r0,
@@ -265,10 +234,9 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 }
 
 // The wgmma pass (bf16). G is written once, row-major; dX = G Y reads it
-// K-major and Y N-major, dY = G^T X reads it M-major and X N-major (the
-// "transposed" operands). SIGLIP_CUDA_GRADS=copies instead writes G^T too and
-// transposed copies of X and Y, so that every operand is K-major (v4, kept to
-// measure against). SIGLIP_CUDA_LOGIT=wide|pingpong picks the logit kernel:
+// K-major and Y N-major, dY = G^T X reads it M-major and X N-major (wgmma's
+// transposed operands), so no operand is copied twice.
+// SIGLIP_CUDA_LOGIT=wide|pingpong picks the logit kernel:
 // 128 x 256 tiles shared by both math warpgroups, a block per tile, or
 // persistent blocks whose two math warpgroups take 128 x 128 tiles in turns,
 // so that one's sigmoid epilogue overlaps the other's products.
@@ -277,25 +245,19 @@ using Bf16 = __nv_bfloat16;
 using WideLogits = hopper::Config<256, false, false, 4, 1>;
 using PingPongLogits = hopper::Config<128, false, false, 6, 1>;
 constexpr int kGradBlockN = 192;  // D = 768 = 4 x 192 tiles fill the waves
-using GradsKMajor = hopper::Config<kGradBlockN, false, false, 4, 1>;
 using GradsBTransposed = hopper::Config<kGradBlockN, false, true, 4, 1>;
 using GradsBothTransposed = hopper::Config<kGradBlockN, true, true, 4, 1>;
 constexpr int64_t kColumnAlign = 256;  // columns of a chunk: whole logit tiles of either width
 constexpr int64_t kMaxChunk = 8192;
 
-struct Variant {
-  bool pingPongLogits, gradCopies;
-};
-Variant variant() {
+bool pingPongLogits() {
   const char* logit = std::getenv("SIGLIP_CUDA_LOGIT");
-  const char* grads = std::getenv("SIGLIP_CUDA_GRADS");
-  return {logit != nullptr && std::strcmp(logit, "pingpong") == 0,
-          grads != nullptr && std::strcmp(grads, "copies") == 0};
+  return logit != nullptr && std::strcmp(logit, "pingpong") == 0;
 }
 
 struct Plan {
-  int64_t rowChunk, colChunk, dimK, dimN;
-  size_t bytes[7];  // x, x^T, y, y^T, g, g^T, block sums
+  int64_t rowChunk, colChunk, dimK;
+  size_t bytes[4];  // x, y, g, warp sums
   size_t total() const {
     size_t t = 3 * sizeof(double);
     for (size_t b : bytes) t += (b + 255) / 256 * 256;
@@ -303,23 +265,18 @@ struct Plan {
   }
 };
 
-Plan plan(const SiglipCudaProblem& p, bool withGrads, bool gradCopies) {
+Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   Plan plan{};
   plan.dimK = roundUp(p.dim, hopper::kBlockK);
-  plan.dimN = roundUp(p.dim, kGradBlockN);
   plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), kMaxChunk);
   plan.colChunk = std::min(roundUp(p.m, kColumnAlign), kMaxChunk);
-  const bool copies = withGrads && gradCopies;
   for (;;) {
     const size_t r = plan.rowChunk, c = plan.colChunk;
     const size_t e = sizeof(Bf16);
     plan.bytes[0] = r * plan.dimK * e;
-    plan.bytes[1] = copies ? plan.dimN * r * e : 0;
-    plan.bytes[2] = c * plan.dimK * e;
-    plan.bytes[3] = copies ? plan.dimN * c * e : 0;
-    plan.bytes[4] = withGrads ? r * c * e : 0;
-    plan.bytes[5] = copies ? r * c * e : 0;
-    plan.bytes[6] = (r / hopper::kBlockM) * (c / 128) * 8 * 3 * sizeof(double);  // warp slots
+    plan.bytes[1] = c * plan.dimK * e;
+    plan.bytes[2] = withGrads ? r * c * e : 0;
+    plan.bytes[3] = (r / hopper::kBlockM) * (c / 128) * 8 * 3 * sizeof(double);  // warp slots
     if (plan.total() <= kChunkBudget ||
         (plan.rowChunk == hopper::kBlockM && plan.colChunk == kColumnAlign))
       return plan;
@@ -367,8 +324,7 @@ int64_t launchLogits(bool pingPong, const CUtensorMap& xMap, const Bf16* yOp, in
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
-  const Variant how = variant();
-  const Plan plan = hopper_pass::plan(p, withGrads, how.gradCopies);
+  const Plan plan = hopper_pass::plan(p, withGrads);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
     unsigned char* at = cursor;
@@ -376,12 +332,9 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
     return reinterpret_cast<Bf16*>(at);
   };
   Bf16* xOp = take(plan.bytes[0]);
-  Bf16* xT = take(plan.bytes[1]);
-  Bf16* yOp = take(plan.bytes[2]);
-  Bf16* yT = take(plan.bytes[3]);
-  Bf16* g = withGrads ? take(plan.bytes[4]) : nullptr;
-  Bf16* gT = withGrads && how.gradCopies ? take(plan.bytes[5]) : nullptr;
-  auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[6]));
+  Bf16* yOp = take(plan.bytes[1]);
+  Bf16* g = withGrads ? take(plan.bytes[2]) : nullptr;
+  auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[3]));
   auto* totals = reinterpret_cast<double*>(cursor);
 
   const double scale = std::exp(p.tPrime);
@@ -392,26 +345,21 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   }
   const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
-  const bool copies = withGrads && how.gradCopies;
+  const bool pingPong = pingPongLogits();
   const int64_t gradTiles = (p.dim + kGradBlockN - 1) / kGradBlockN;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
     const int64_t rows = std::min(plan.rowChunk, p.n - r0);
     const int64_t rowsPadded = roundUp(rows, hopper::kBlockM);
     convertRows(x + r0 * p.dim, rows, p.dim, xOp, rowsPadded, plan.dimK);
-    if (copies) convertColumns(x + r0 * p.dim, rows, p.dim, xT, rowsPadded, plan.dimN);
     const CUtensorMap xMap = hopper::tileMap(xOp, plan.dimK, rowsPadded, hopper::kBlockM);
     for (int64_t c0 = 0; c0 < p.m; c0 += plan.colChunk) {
       const int64_t cols = std::min(plan.colChunk, p.m - c0);
       const int64_t colsPadded = roundUp(cols, kColumnAlign);
-      if (!oneColumnChunk || r0 == 0) {
+      if (!oneColumnChunk || r0 == 0)
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
-        if (copies) convertColumns(y + c0 * p.dim, cols, p.dim, yT, colsPadded, plan.dimN);
-      }
       const SigmoidEpilogue<Bf16> sigmoid{g,
                                           colsPadded,
-                                          gT,
-                                          rowsPadded,
                                           rows,
                                           cols,
                                           r0,
@@ -423,34 +371,20 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
                                           static_cast<float>(scale / double(p.n)),
                                           blockSums};
       const int64_t blocks =
-          launchLogits(how.pingPongLogits, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+          launchLogits(pingPong, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      // dX[rows] += G Y: A = G [rows x cols], K-major.
+      // dX[rows] += G Y: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
       const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
-      if (copies) {
-        // B = Y^T [D x cols]; then dY[cols] += G^T X: A = G^T, B = X^T [D x rows].
-        const CUtensorMap yTMap = hopper::tileMap(yT, colsPadded, plan.dimN, kGradBlockN);
-        check(hopper::launchGemm<GradsKMajor>(gRows, yTMap, rowsPadded / hopper::kBlockM, gradTiles,
-                                              colsPadded, dxOut),
-              "dX tile launch (wgmma)");
-        const CUtensorMap gTMap = hopper::tileMap(gT, rowsPadded, colsPadded, hopper::kBlockM);
-        const CUtensorMap xTMap = hopper::tileMap(xT, rowsPadded, plan.dimN, kGradBlockN);
-        check(hopper::launchGemm<GradsKMajor>(gTMap, xTMap, colsPadded / hopper::kBlockM, gradTiles,
-                                              rowsPadded, dyOut),
-              "dY tile launch (wgmma)");
-        continue;
-      }
-      // B = Y [cols x D], N-major; then dY[cols] += G^T X: A = G read M-major,
-      // B = X [rows x D], N-major.
       const CUtensorMap yColumns = hopper::tileMap(yOp, plan.dimK, colsPadded, 64);
       check(hopper::launchGemm<GradsBTransposed>(gRows, yColumns, rowsPadded / hopper::kBlockM,
                                                  gradTiles, colsPadded, dxOut),
             "dX tile launch (wgmma)");
+      // dY[cols] += G^T X: A = G read M-major, B = X [rows x D] N-major.
       const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
       const CUtensorMap xColumns = hopper::tileMap(xOp, plan.dimK, rowsPadded, 64);
       check(hopper::launchGemm<GradsBothTransposed>(
