@@ -248,7 +248,15 @@ constexpr int kGradBlockN = 192;  // D = 768 = 4 x 192 tiles fill the waves
 using GradsBTransposed = hopper::Config<kGradBlockN, false, true, 4, 1>;
 using GradsBothTransposed = hopper::Config<kGradBlockN, true, true, 4, 1>;
 constexpr int64_t kColumnAlign = 256;  // columns of a chunk: whole logit tiles of either width
-constexpr int64_t kMaxChunk = 8192;
+constexpr int64_t kDefaultMaxChunk = 8192;
+
+// The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
+// it to measure other shapes.
+int64_t maxChunk() {
+  const char* text = std::getenv("SIGLIP_CUDA_MAX_CHUNK");
+  const int64_t value = text != nullptr ? std::atoll(text) : 0;
+  return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
+}
 
 bool pingPongLogits() {
   const char* logit = std::getenv("SIGLIP_CUDA_LOGIT");
@@ -268,8 +276,8 @@ struct Plan {
 Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   Plan plan{};
   plan.dimK = roundUp(p.dim, hopper::kBlockK);
-  plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), kMaxChunk);
-  plan.colChunk = std::min(roundUp(p.m, kColumnAlign), kMaxChunk);
+  plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), maxChunk());
+  plan.colChunk = std::min(roundUp(p.m, kColumnAlign), maxChunk());
   for (;;) {
     const size_t r = plan.rowChunk, c = plan.colChunk;
     const size_t e = sizeof(Bf16);
