@@ -44,29 +44,33 @@ struct SigmoidEpilogue {
   // kWidth consecutive outputs of one row, from column `col`.
   template <int kWidth>
   __device__ void apply(int64_t row, int64_t col, const float (&dot)[kWidth], Sums& s) const {
-    const int64_t positiveCol = positives.columnOf(rowBase + row, m);
-    alignas(16) T out[kWidth];
+    const int64_t positive = positives.columnOf(rowBase + row, m) - colBase - col;  // q, if any
+    const int64_t left = row < rows ? cols - col : 0;  // valid outputs from col on
+    const int validWidth = left < kWidth ? static_cast<int>(left) : kWidth;
+    float grads[kWidth];
 #pragma unroll
     for (int q = 0; q < kWidth; ++q) {
-      const bool valid = row < rows && col + q < cols;
-      const float isPositive = colBase + col + q == positiveCol ? 1.0f : 0.0f;
+      const bool isPositive = positive == q;
       const float logit = scale * dot[q] + bias;
       const float e = __expf(-fabsf(logit));
       // softplus(z) = max(z, 0) + log1p(exp(-|z|)), z = -label * logit;
       // log1p(e) ~ e (1 - e / 2) where the fast log would lose e.
-      const float z = isPositive > 0 ? -logit : logit;
+      const float z = isPositive ? -logit : logit;
       const float log1pE = e < 1e-3f ? e * (1.0f - 0.5f * e) : __logf(1.0f + e);
       const float softplus = fmaxf(z, 0.0f) + log1pE;
       const float sigmoid = __fdividef(logit >= 0 ? 1.0f : e, 1.0f + e);
-      const float grad = sigmoid - isPositive;
-      if (valid) {
+      grads[q] = q < validWidth ? sigmoid - (isPositive ? 1.0f : 0.0f) : 0.0f;
+      if (q < validWidth) {
         s.loss += softplus;
-        s.grad += grad;
-        s.gradDot += grad * dot[q];
+        s.grad += grads[q];
+        s.gradDot += grads[q] * dot[q];
       }
-      out[q] = toOperand<T>(valid ? grad * gradScale : 0.0f);
     }
-    if (g != nullptr) store(out, g + row * ldg + col);
+    if (g == nullptr) return;  // the loss-only pass
+    alignas(16) T out[kWidth];
+#pragma unroll
+    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
+    store(out, g + row * ldg + col);
   }
 
   // The warp's sums, reduced in a fixed order (the result does not depend on
@@ -109,10 +113,21 @@ struct AccumulateEpilogue {
   template <int kWidth>
   __device__ void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
     if (row >= rows) return;
-    float* dst = out + row * ld;
+    float* dst = out + row * ld + col;
+    if constexpr (kWidth % 4 == 0) {
+      if (col + kWidth <= cols && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
+#pragma unroll
+        for (int q = 0; q < kWidth; q += 4) {
+          float4 sum = *reinterpret_cast<const float4*>(dst + q);
+          sum.x += v[q], sum.y += v[q + 1], sum.z += v[q + 2], sum.w += v[q + 3];
+          *reinterpret_cast<float4*>(dst + q) = sum;
+        }
+        return;
+      }
+    }
 #pragma unroll
     for (int q = 0; q < kWidth; ++q)
-      if (col + q < cols) dst[col + q] += v[q];
+      if (col + q < cols) dst[q] += v[q];
   }
   __device__ void finish(const State&, int64_t) const {}
 };

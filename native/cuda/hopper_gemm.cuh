@@ -2,8 +2,10 @@
 // bf16, each stored K-major or MN-major, read by the tensor copy engine into a
 // ring of shared-memory stages and multiplied by wgmma with fp32
 // accumulation. One copy warpgroup issues the loads; two math warpgroups own
-// 64 rows each and hand their outputs to the same epilogue functors as the
-// WMMA kernel, two consecutive columns per call.
+// 64 rows each, stage their accumulators in the drained ring and hand them to
+// the same epilogue functors as the WMMA kernel, 8 consecutive columns per
+// call in a rolled loop (unrolled over the fragments, the sigmoid epilogue
+// alone was ~190 KB of code per kernel).
 #pragma once
 
 #include <cuda.h>
@@ -11,7 +13,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -54,47 +55,31 @@ struct OperandTile {
   }
 };
 
-// Hands one warpgroup's 64 x (16 kFragments) accumulators to the epilogue. PTX wgmma
-// D fragment: warp w holds rows 16w + lane / 4 and + 8 (`row` is the first);
-// acc[i] covers columns 16i + 2 (lane % 4) + {0, 1} and + 8 (`col` is the
-// first at i = 0).
-template <int kFragments, typename Epilogue>
-__device__ inline void deliver(const float (&acc)[kFragments][8], int64_t row, int64_t col,
-                               const Epilogue& epilogue, typename Epilogue::State& state) {
-#pragma unroll
-  for (int i = 0; i < kFragments; ++i) {
-    const float topLeft[2] = {acc[i][0], acc[i][1]}, bottomLeft[2] = {acc[i][2], acc[i][3]};
-    const float topRight[2] = {acc[i][4], acc[i][5]}, bottomRight[2] = {acc[i][6], acc[i][7]};
-    epilogue.apply(row, col + i * 16, topLeft, state);
-    epilogue.apply(row + 8, col + i * 16, bottomLeft, state);
-    epilogue.apply(row, col + i * 16 + 8, topRight, state);
-    epilogue.apply(row + 8, col + i * 16 + 8, bottomRight, state);
-  }
-}
-
-// kBlocksPerSM = 2 halves the stages and registers so that one block's
-// epilogue overlaps the other's products.
-template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kBlocksPerSM_>
+template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_>
 struct Config {
-  static constexpr int kBlockN = kBlockN_, kStages = kStages_, kBlocksPerSM = kBlocksPerSM_;
+  static constexpr int kBlockN = kBlockN_, kStages = kStages_;
   static constexpr bool kAMnMajor = kAMnMajor_, kBMnMajor = kBMnMajor_;
   using A = OperandTile<kBlockM, kAMnMajor>;
   using B = OperandTile<kBlockN, kBMnMajor>;
   static constexpr int kStageBytes = A::kBytes + B::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + alignment slack
   // Registers per thread at launch, then moved from the copy to the math warpgroups.
-  static constexpr int kLaunchRegisters = 65536 / (kThreads * kBlocksPerSM) / 8 * 8;
-  static constexpr int kCopyRegisters = kBlocksPerSM == 1 ? 40 : 24;
+  static constexpr int kLaunchRegisters = 65536 / kThreads / 8 * 8;
+  static constexpr int kCopyRegisters = 40;
   static constexpr int kMathRegisters =
       (kLaunchRegisters * kThreads - kCopyRegisters * 128) / kMathThreads / 8 * 8;
+  // The epilogue's staging: 2 x 64 rows of kBlockN floats, rows 8 banks apart.
+  static constexpr int kStagingPitch = kBlockN + 8;
   static_assert(A::kBytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzle atoms stay aligned");
-  static_assert(kSmemBytes * kBlocksPerSM <= 228 * 1024, "fits one multiprocessor");
+  static_assert(kSmemBytes <= 227 * 1024, "fits one multiprocessor");
+  static_assert(2 * 64 * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
+  static_assert(kBlockN % 8 == 0 && kBlockN / 8 <= 32, "a warp covers a row, 8 columns a lane");
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
 };
 
 // depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
 template <typename Cfg, typename Epilogue>
-__global__ void __launch_bounds__(kThreads, Cfg::kBlocksPerSM)
+__global__ void __launch_bounds__(kThreads, 1)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
 #if SIGLIP_HOPPER_DEVICE
@@ -155,106 +140,41 @@ __global__ void __launch_bounds__(kThreads, Cfg::kBlocksPerSM)
     if (thread % 32 == 0) barrierArrive(&empty[s]);
   }
 
-  const int64_t row = m0 + mathGroup * 64 + (thread % 128) / 32 * 16 + thread % 32 / 4;
+  // Stage the accumulators in the ring, drained once both groups are done with
+  // it (fragment layout of wgmma D: warp w holds rows 16w + lane / 4 and + 8,
+  // acc[i] columns 16i + 2 (lane % 4) + {0, 1} and + 8), then hand them over a
+  // row per warp and 8 columns per lane: coalesced G stores and dX/dY updates.
+  namedBarrier<1, kMathThreads>();
+  fenceAsyncShared();
+  constexpr int kPitch = Cfg::kStagingPitch;
+  float* staging = reinterpret_cast<float*>(smem) + mathGroup * 64 * kPitch;
+  const int warp = (thread % 128) / 32, lane = thread % 32;
+#pragma unroll
+  for (int i = 0; i < kBlockN / 16; ++i)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      float* at = staging + (warp * 16 + lane / 4) * kPitch + i * 16 + half * 8 + 2 * (lane % 4);
+      *reinterpret_cast<float2*>(at) = make_float2(acc[i][4 * half], acc[i][4 * half + 1]);
+      *reinterpret_cast<float2*>(at + 8 * kPitch) =
+          make_float2(acc[i][4 * half + 2], acc[i][4 * half + 3]);
+    }
+  if (mathGroup == 0)
+    namedBarrier<2, 128>();
+  else
+    namedBarrier<3, 128>();
   typename Epilogue::State state{};
-  deliver(acc, row, n0 + 2 * (thread % 4), epilogue, state);
+  if (lane * 8 < kBlockN) {
+#pragma unroll 1
+    for (int r = warp; r < 64; r += 4) {
+      const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + lane * 8);
+      const float4 low = from[0], high = from[1];
+      const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
+      epilogue.apply(m0 + mathGroup * 64 + r, n0 + lane * 8, values, state);
+    }
+  }
   epilogue.finish(
       state, (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * (kMathThreads / 32) +
                  thread / 32);
-#endif
-}
-
-// The persistent "ping-pong" GEMM for short K (the logits): one block per
-// multiprocessor walks the tiles blockIdx.x, + gridDim.x, ...; the two math
-// warpgroups take turns, each owning a whole 128 x kBlockN tile, so one
-// warpgroup's epilogue runs while the other's products do. A warpgroup starts
-// its products only when the other has finished its own: the stage ring is
-// filled in tile order, and without the turns a warpgroup waiting for a stage
-// two fills ahead would see the parity of the current fill and read it.
-template <typename Cfg, typename Epilogue>
-__global__ void __launch_bounds__(kThreads, 1)
-    pingPongKernel(const __grid_constant__ CUtensorMap aMap,
-                   const __grid_constant__ CUtensorMap bMap, int kSteps, int colTiles, int tiles,
-                   Epilogue epilogue) {
-#if SIGLIP_HOPPER_DEVICE
-  static_assert(Cfg::kBlocksPerSM == 1, "one persistent block per multiprocessor");
-  constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN;
-  extern __shared__ unsigned char rawSmem[];
-  unsigned char* smem = reinterpret_cast<unsigned char*>(
-      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
-  __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
-  __shared__ alignas(8) uint64_t yourTurn[2];  // [g]: the other group's products are done
-
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      barrierInit(&full[s], 1);
-      barrierInit(&empty[s], 4);  // the 4 warps of the warpgroup whose turn it is
-    }
-    barrierInit(&yourTurn[0], 4);
-    barrierInit(&yourTurn[1], 4);
-    barrierInitFence();
-  }
-  __syncthreads();
-
-  if (threadIdx.x < 128) {  // the copy warpgroup
-    releaseRegisters<Cfg::kCopyRegisters>();
-    if (threadIdx.x == 0) {
-      int step = 0;
-      for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
-        const int32_t m0 = t / colTiles * kBlockM, n0 = t % colTiles * kBlockN;
-        for (int k = 0; k < kSteps; ++k, ++step) {
-          const int s = step % kStages;
-          if (step >= kStages) barrierWait(&empty[s], (step / kStages - 1) & 1);
-          unsigned char* stage = smem + s * Cfg::kStageBytes;
-          barrierExpectBytes(&full[s], Cfg::kStageBytes);
-          Cfg::A::load(stage, &aMap, &full[s], k * kBlockK, m0);
-          Cfg::B::load(stage + Cfg::A::kBytes, &bMap, &full[s], k * kBlockK, n0);
-        }
-      }
-    }
-    return;
-  }
-
-  claimRegisters<Cfg::kMathRegisters>();
-  const int group = (threadIdx.x - 128) / 128, thread = threadIdx.x % 128;
-  int step = 0, turn = 0, turnsWaited = 0;
-  for (int t = blockIdx.x; t < tiles; t += gridDim.x, ++turn) {
-    if (turn % 2 != group) {  // the other warpgroup's tile
-      step += kSteps;
-      continue;
-    }
-    if (turn > 0) barrierWait(&yourTurn[group], turnsWaited++ & 1);
-    const int32_t m0 = t / colTiles * kBlockM, n0 = t % colTiles * kBlockN;
-    float acc[2][kBlockN / 16][8];  // rows 0..63 and 64..127 of the tile
-#pragma unroll
-    for (int f = 0; f < 2; ++f)
-#pragma unroll
-      for (int i = 0; i < kBlockN / 16; ++i)
-#pragma unroll
-        for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
-    for (int k = 0; k < kSteps; ++k, ++step) {
-      const int s = step % kStages;
-      barrierWait(&full[s], (step / kStages) & 1);
-      const unsigned char* a = smem + s * Cfg::kStageBytes;
-      const unsigned char* b = a + Cfg::A::kBytes;
-      wgmmaFence();
-#pragma unroll
-      for (int kk = 0; kk < kBlockK / 16; ++kk)
-#pragma unroll
-        for (int f = 0; f < 2; ++f)
-          Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(
-              acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
-      wgmmaCommit();
-      wgmmaWait<0>();
-      if (thread % 32 == 0) barrierArrive(&empty[s]);
-    }
-    if (thread % 32 == 0) barrierArrive(&yourTurn[1 - group]);
-    const int64_t row = m0 + thread / 32 * 16 + thread % 32 / 4;
-    typename Epilogue::State state{};
-    deliver(acc[0], row, n0 + 2 * (thread % 4), epilogue, state);
-    deliver(acc[1], row + 64, n0 + 2 * (thread % 4), epilogue, state);
-    epilogue.finish(state, static_cast<int64_t>(t) * 4 + thread / 32);
-  }
 #endif
 }
 
@@ -305,21 +225,6 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
   if (configured != cudaSuccess) return configured;
   kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), kThreads,
            Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
-  return cudaGetLastError();
-}
-
-// The same product through pingPongKernel on at most `blocks` persistent blocks.
-template <typename Cfg, typename Epilogue>
-cudaError_t launchPingPong(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
-                           int64_t nTiles, int64_t depth, int blocks, const Epilogue& epilogue) {
-  auto* kernel = pingPongKernel<Cfg, Epilogue>;
-  static const cudaError_t configured =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
-  if (configured != cudaSuccess) return configured;
-  const int64_t tiles = mTiles * nTiles;
-  kernel<<<static_cast<unsigned>(std::min<int64_t>(tiles, blocks)), kThreads, Cfg::kSmemBytes>>>(
-      a, b, static_cast<int>(depth / kBlockK), static_cast<int>(nTiles), static_cast<int>(tiles),
-      epilogue);
   return cudaGetLastError();
 }
 

@@ -103,6 +103,20 @@ __device__ inline uint64_t swizzledDescriptor(const void* tile, uint32_t leading
          | (uint64_t(1) << 62);                 // 128-byte swizzle
 }
 
+// A barrier among kThreads threads (whole warps) on barrier `kId` (0 is __syncthreads).
+template <int kId, int kThreads>
+__device__ inline void namedBarrier() {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(kId), "n"(kThreads) : "memory");
+}
+
+// Orders this thread's shared-memory accesses with the copy engine's and the
+// tensor cores' (the async proxy).
+__device__ inline void fenceAsyncShared() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
 __device__ inline void wgmmaFence() {
 #if SIGLIP_HOPPER_DEVICE
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");

@@ -236,18 +236,13 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 // The wgmma pass (bf16). G is written once, row-major; dX = G Y reads it
 // K-major and Y N-major, dY = G^T X reads it M-major and X N-major (wgmma's
 // transposed operands), so no operand is copied twice.
-// SIGLIP_CUDA_LOGIT=wide|pingpong picks the logit kernel:
-// 128 x 256 tiles shared by both math warpgroups, a block per tile, or
-// persistent blocks whose two math warpgroups take 128 x 128 tiles in turns,
-// so that one's sigmoid epilogue overlaps the other's products.
 namespace hopper_pass {
 using Bf16 = __nv_bfloat16;
-using WideLogits = hopper::Config<256, false, false, 4, 1>;
-using PingPongLogits = hopper::Config<128, false, false, 6, 1>;
+using Logits = hopper::Config<256, false, false, 4>;
 constexpr int kGradBlockN = 192;  // D = 768 = 4 x 192 tiles fill the waves
-using GradsBTransposed = hopper::Config<kGradBlockN, false, true, 4, 1>;
-using GradsBothTransposed = hopper::Config<kGradBlockN, true, true, 4, 1>;
-constexpr int64_t kColumnAlign = 256;  // columns of a chunk: whole logit tiles of either width
+using GradsBTransposed = hopper::Config<kGradBlockN, false, true, 4>;
+using GradsBothTransposed = hopper::Config<kGradBlockN, true, true, 4>;
+constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
 constexpr int64_t kDefaultMaxChunk = 8192;
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
@@ -256,11 +251,6 @@ int64_t maxChunk() {
   const char* text = std::getenv("SIGLIP_CUDA_MAX_CHUNK");
   const int64_t value = text != nullptr ? std::atoll(text) : 0;
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
-}
-
-bool pingPongLogits() {
-  const char* logit = std::getenv("SIGLIP_CUDA_LOGIT");
-  return logit != nullptr && std::strcmp(logit, "pingpong") == 0;
 }
 
 struct Plan {
@@ -284,7 +274,7 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
     plan.bytes[0] = r * plan.dimK * e;
     plan.bytes[1] = c * plan.dimK * e;
     plan.bytes[2] = withGrads ? r * c * e : 0;
-    plan.bytes[3] = (r / hopper::kBlockM) * (c / 128) * 8 * 3 * sizeof(double);  // warp slots
+    plan.bytes[3] = (r / hopper::kBlockM) * (c / Logits::kBlockN) * 8 * 3 * sizeof(double);
     if (plan.total() <= kChunkBudget ||
         (plan.rowChunk == hopper::kBlockM && plan.colChunk == kColumnAlign))
       return plan;
@@ -296,35 +286,13 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
-int multiprocessors() {
-  static const int count = [] {
-    int device = 0, value = 0;
-    check(cudaGetDevice(&device), "cudaGetDevice");
-    check(cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, device),
-          "cudaDeviceGetAttribute(multiprocessors)");
-    return value;
-  }();
-  return count;
-}
-
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
 // warp sums it wrote.
-int64_t launchLogits(bool pingPong, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
-                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
-  const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  if (pingPong) {
-    using Cfg = PingPongLogits;
-    const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Cfg::kBlockN);
-    const int64_t colTiles = colsPadded / Cfg::kBlockN;
-    check(hopper::launchPingPong<Cfg>(xMap, yMap, rowTiles, colTiles, dimK, multiprocessors(),
-                                      sigmoid),
-          "logit tile launch (wgmma, ping-pong)");
-    return rowTiles * colTiles * 4;
-  }
-  using Cfg = WideLogits;
-  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Cfg::kBlockN);
-  const int64_t colTiles = colsPadded / Cfg::kBlockN;
-  check(hopper::launchGemm<Cfg>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
+int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
+                     int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
+  check(hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
         "logit tile launch (wgmma)");
   return rowTiles * colTiles * (hopper::kMathThreads / 32);
 }
@@ -353,7 +321,6 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   }
   const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
-  const bool pingPong = pingPongLogits();
   const int64_t gradTiles = (p.dim + kGradBlockN - 1) / kGradBlockN;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -378,8 +345,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
                                           static_cast<float>(p.bias),
                                           static_cast<float>(scale / double(p.n)),
                                           blockSums};
-      const int64_t blocks =
-          launchLogits(pingPong, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t blocks = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
