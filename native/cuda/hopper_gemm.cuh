@@ -1,8 +1,8 @@
 // The Hopper GEMM: C[128 x kBlockN tile] = A B^T, A (M x K) and B (N x K) in
 // bf16, each stored K-major or MN-major, read by the tensor copy engine into a
 // ring of shared-memory stages and multiplied by wgmma with fp32
-// accumulation. One copy warpgroup issues the loads; two math warpgroups own
-// 64 rows each, stage their accumulators in the drained ring and hand them to
+// accumulation. One copy warp issues the loads; the math warpgroups own the
+// tile's 128 rows, stage their accumulators in the drained ring and hand them to
 // the same epilogue functors as the WMMA kernel, 8 consecutive columns per
 // call in a rolled loop (unrolled over the fragments, the sigmoid epilogue
 // alone was ~190 KB of code per kernel).
@@ -23,9 +23,7 @@
 namespace siglip::cuda::hopper {
 
 constexpr int kBlockM = 128;
-constexpr int kBlockK = 64;  // 128 bytes of bf16: one swizzle row
-constexpr int kMathThreads = 256;
-constexpr int kThreads = 128 + kMathThreads;
+constexpr int kBlockK = 64;                  // 128 bytes of bf16: one swizzle row
 constexpr int kBoxBytes = 64 * kBlockK * 2;  // an MN-major box: 64 K rows of 64 elements
 
 // One operand's 64-deep slice of K in a stage. K-major: one box of kRows rows
@@ -55,35 +53,40 @@ struct OperandTile {
   }
 };
 
-template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_>
+// kMathGroups = 2: two math warpgroups share a 128-row tile, 64 rows each, one
+// block per multiprocessor. kMathGroups = 1: one warpgroup takes all 128 rows
+// (two 64-row fragments) and two blocks share a multiprocessor, so that one
+// block's epilogue overlaps the other's products.
+template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_>
 struct Config {
-  static constexpr int kBlockN = kBlockN_, kStages = kStages_;
+  static constexpr int kBlockN = kBlockN_, kStages = kStages_, kMathGroups = kMathGroups_;
   static constexpr bool kAMnMajor = kAMnMajor_, kBMnMajor = kBMnMajor_;
+  static constexpr int kFragments = 2 / kMathGroups;  // 64-row fragments per warpgroup
+  static constexpr int kMathThreads = 128 * kMathGroups;
+  static constexpr int kThreads = kMathThreads + 32;  // + the copy warp
+  static constexpr int kBlocksPerSM = kMathGroups == 1 ? 2 : 1;
   using A = OperandTile<kBlockM, kAMnMajor>;
   using B = OperandTile<kBlockN, kBMnMajor>;
   static constexpr int kStageBytes = A::kBytes + B::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + alignment slack
-  // Registers per thread at launch, then moved from the copy to the math warpgroups.
-  static constexpr int kLaunchRegisters = 65536 / kThreads / 8 * 8;
-  static constexpr int kCopyRegisters = 40;
-  static constexpr int kMathRegisters =
-      (kLaunchRegisters * kThreads - kCopyRegisters * 128) / kMathThreads / 8 * 8;
-  // The epilogue's staging: 2 x 64 rows of kBlockN floats, rows 8 banks apart.
+  // The epilogue's staging: 128 rows of kBlockN floats, rows 8 banks apart.
   static constexpr int kStagingPitch = kBlockN + 8;
+  static_assert(kMathGroups == 1 || kMathGroups == 2, "128 rows in 64-row fragments");
   static_assert(A::kBytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzle atoms stay aligned");
-  static_assert(kSmemBytes <= 227 * 1024, "fits one multiprocessor");
-  static_assert(2 * 64 * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
+  static_assert(kSmemBytes * kBlocksPerSM <= 227 * 1024, "fits one multiprocessor");
+  static_assert(kBlockM * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
   static_assert(kBlockN % 8 == 0 && kBlockN / 8 <= 32, "a warp covers a row, 8 columns a lane");
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
 };
 
 // depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
 template <typename Cfg, typename Epilogue>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
 #if SIGLIP_HOPPER_DEVICE
-  constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN;
+  constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN, kFragments = Cfg::kFragments;
+  constexpr int kMathWarps = Cfg::kMathThreads / 32;
   extern __shared__ unsigned char rawSmem[];
   unsigned char* smem = reinterpret_cast<unsigned char*>(
       (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
@@ -91,19 +94,19 @@ __global__ void __launch_bounds__(kThreads, 1)
   __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
   const int32_t m0 = static_cast<int32_t>(blockIdx.y) * kBlockM;
   const int32_t n0 = static_cast<int32_t>(blockIdx.x) * kBlockN;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       barrierInit(&full[s], 1);
-      barrierInit(&empty[s], kMathThreads / 32);
+      barrierInit(&empty[s], kMathWarps);
     }
     barrierInitFence();
   }
   __syncthreads();
 
-  if (threadIdx.x < 128) {  // the copy warpgroup
-    releaseRegisters<Cfg::kCopyRegisters>();
-    if (threadIdx.x == 0) {
+  if (warp == kMathWarps) {  // the copy warp, after the math warpgroups
+    if (lane == 0) {
       for (int k = 0; k < kSteps; ++k) {
         const int s = k % kStages;
         if (k >= kStages) barrierWait(&empty[s], (k / kStages - 1) & 1);
@@ -116,65 +119,66 @@ __global__ void __launch_bounds__(kThreads, 1)
     return;
   }
 
-  claimRegisters<Cfg::kMathRegisters>();
-  const int thread = threadIdx.x - 128;
-  const int mathGroup = thread / 128;  // rows mathGroup * 64 .. + 63 of the tile
-  float acc[kBlockN / 16][8];
+  const int group = warp / 4;  // its rows: group * kFragments * 64 .. + kFragments * 64 - 1
+  float acc[kFragments][kBlockN / 16][8];
 #pragma unroll
-  for (int i = 0; i < kBlockN / 16; ++i)
+  for (int f = 0; f < kFragments; ++f)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+    for (int i = 0; i < kBlockN / 16; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
 
   for (int k = 0; k < kSteps; ++k) {
     const int s = k % kStages;
     barrierWait(&full[s], (k / kStages) & 1);
-    const unsigned char* a = smem + s * Cfg::kStageBytes + mathGroup * 64 * 128;
+    const unsigned char* a = smem + s * Cfg::kStageBytes + group * kFragments * 64 * 128;
     const unsigned char* b = smem + s * Cfg::kStageBytes + Cfg::A::kBytes;
     wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < kBlockK / 16; ++kk)
-      Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(acc, Cfg::A::descriptor(a, kk),
-                                                                   Cfg::B::descriptor(b, kk));
+#pragma unroll
+      for (int f = 0; f < kFragments; ++f)
+        Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(
+            acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
     wgmmaCommit();
     wgmmaWait<0>();
-    if (thread % 32 == 0) barrierArrive(&empty[s]);
+    if (lane == 0) barrierArrive(&empty[s]);
   }
 
-  // Stage the accumulators in the ring, drained once both groups are done with
-  // it (fragment layout of wgmma D: warp w holds rows 16w + lane / 4 and + 8,
-  // acc[i] columns 16i + 2 (lane % 4) + {0, 1} and + 8), then hand them over a
-  // row per warp and 8 columns per lane: coalesced G stores and dX/dY updates.
-  namedBarrier<1, kMathThreads>();
+  // Stage the accumulators in the ring, drained once every math warp is done
+  // with it (fragment layout of wgmma D: warp w of a group holds rows 16w +
+  // lane / 4 and + 8 of a fragment, acc[i] columns 16i + 2 (lane % 4) + {0, 1}
+  // and + 8), then hand them over a row per warp and 8 columns per lane:
+  // coalesced G stores and dX/dY updates.
+  namedBarrier<1, Cfg::kMathThreads>();
   fenceAsyncShared();
   constexpr int kPitch = Cfg::kStagingPitch;
-  float* staging = reinterpret_cast<float*>(smem) + mathGroup * 64 * kPitch;
-  const int warp = (thread % 128) / 32, lane = thread % 32;
+  float* staging = reinterpret_cast<float*>(smem);
 #pragma unroll
-  for (int i = 0; i < kBlockN / 16; ++i)
+  for (int f = 0; f < kFragments; ++f)
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      float* at = staging + (warp * 16 + lane / 4) * kPitch + i * 16 + half * 8 + 2 * (lane % 4);
-      *reinterpret_cast<float2*>(at) = make_float2(acc[i][4 * half], acc[i][4 * half + 1]);
-      *reinterpret_cast<float2*>(at + 8 * kPitch) =
-          make_float2(acc[i][4 * half + 2], acc[i][4 * half + 3]);
-    }
-  if (mathGroup == 0)
-    namedBarrier<2, 128>();
-  else
-    namedBarrier<3, 128>();
+    for (int i = 0; i < kBlockN / 16; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int row = (group * kFragments + f) * 64 + warp % 4 * 16 + lane / 4;
+        float* at = staging + row * kPitch + i * 16 + half * 8 + 2 * (lane % 4);
+        *reinterpret_cast<float2*>(at) = make_float2(acc[f][i][4 * half], acc[f][i][4 * half + 1]);
+        *reinterpret_cast<float2*>(at + 8 * kPitch) =
+            make_float2(acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
+      }
+  namedBarrier<1, Cfg::kMathThreads>();
   typename Epilogue::State state{};
   if (lane * 8 < kBlockN) {
 #pragma unroll 1
-    for (int r = warp; r < 64; r += 4) {
+    for (int r = warp; r < kBlockM; r += kMathWarps) {
       const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + lane * 8);
       const float4 low = from[0], high = from[1];
       const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
-      epilogue.apply(m0 + mathGroup * 64 + r, n0 + lane * 8, values, state);
+      epilogue.apply(m0 + r, n0 + lane * 8, values, state);
     }
   }
-  epilogue.finish(
-      state, (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * (kMathThreads / 32) +
-                 thread / 32);
+  epilogue.finish(state,
+                  (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
 #endif
 }
 
@@ -223,7 +227,7 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
-  kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), kThreads,
+  kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
            Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
   return cudaGetLastError();
 }

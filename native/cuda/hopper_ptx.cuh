@@ -134,19 +134,4 @@ __device__ inline void wgmmaWait() {
 #endif
 }
 
-// Moves registers between warpgroups: the copy warpgroup needs few, the
-// math warpgroups hold 64 x N accumulators.
-template <int kRegisters>
-__device__ inline void releaseRegisters() {
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
-#endif
-}
-template <int kRegisters>
-__device__ inline void claimRegisters() {
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
-#endif
-}
-
 }  // namespace siglip::cuda::hopper
