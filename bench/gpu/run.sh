@@ -24,17 +24,19 @@ cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" > "$OUT_DIR/sass.txt" 2>/d
 echo "tensor-core instructions in the build: HGMMA $(grep -c HGMMA "$OUT_DIR/sass.txt") HMMA $(grep -c HMMA "$OUT_DIR/sass.txt") UTMALDG $(grep -c UTMALDG "$OUT_DIR/sass.txt")"
 gzip -f "$OUT_DIR/sass.txt"
 
-# Kernel variants (siglip_cuda.cu: SIGLIP_CUDA_LOGIT, SIGLIP_CUDA_GRADS =
-# wide | pair), each checked and timed in its own process; the fastest correct
+# Kernel variants: each a comma-separated list of SIGLIP_CUDA_* settings
+# (siglip_cuda.cu), checked and timed in its own process; the fastest correct
 # one at N = 65536 then gets the full check below.
 : > "$OUT_DIR/variants.log"
-for variant in ${VARIANTS:-wide,wide pair,wide wide,pair pair,pair}; do
-  logit=${variant%,*} grads=${variant#*,}
-  echo "== variant logit=$logit grads=$grads" | tee -a "$OUT_DIR/variants.log"
-  SIGLIP_CUDA_LOGIT=$logit SIGLIP_CUDA_GRADS=$grads PRECISIONS=bf16 TF32=0 MATERIALIZED=0 \
-    SIZES=16384,65536 LABEL="$logit/$grads" REPORT="variant-$logit-$grads.json" PYTHONUNBUFFERED=1 \
-    timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" /tmp 2>&1 |
-    grep -E "^(FAIL|PASS)|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
+for variant in ${VARIANTS:-SIGLIP_CUDA_WGMMA_IN_FLIGHT=0 SIGLIP_CUDA_WGMMA_IN_FLIGHT=1}; do
+  echo "== variant $variant" | tee -a "$OUT_DIR/variants.log"
+  (
+    IFS=, && export $variant
+    PRECISIONS=bf16 TF32=0 MATERIALIZED=0 SIZES=16384,65536 LABEL="$variant" \
+      REPORT="variant-${variant//[^A-Za-z0-9]/_}.json" PYTHONUNBUFFERED=1 \
+      timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" /tmp 2>&1 |
+      grep -E "^(FAIL|PASS)|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
+  )
 done
 best=$(python3 - <<'PY'
 import glob, json
@@ -43,14 +45,14 @@ for path in glob.glob("/tmp/variant-*.json"):
     r = json.load(open(path))
     ms = [t["ms"] for t in r["timings"] if t["n"] == 65536 and "fused" in t["kind"]]
     if r.get("correct") and ms and (best is None or ms[0] < best[0]):
-        best = (ms[0], r["variant"].get("SIGLIP_CUDA_LOGIT", ""), r["variant"].get("SIGLIP_CUDA_GRADS", ""))
-print(f"{best[1]} {best[2]}" if best else "")
+        best = (ms[0], ",".join(f"{k}={v}" for k, v in sorted(r["variant"].items())))
+print(best[1] if best else "")
 PY
 )
 echo "fastest correct variant: ${best:-none}" | tee -a "$OUT_DIR/variants.log"
-[[ -n "$best" ]] && export SIGLIP_CUDA_LOGIT=${best% *} SIGLIP_CUDA_GRADS=${best#* }
+if [[ -n "$best" ]]; then IFS=, && export $best && unset IFS; fi
 
-echo "== correctness and timings (logit=${SIGLIP_CUDA_LOGIT:-default} grads=${SIGLIP_CUDA_GRADS:-default})"
+echo "== correctness and timings ($(env | grep ^SIGLIP_CUDA_ | tr '\n' ' '))"
 PYTHONUNBUFFERED=1 timeout "${CHECK_TIMEOUT:-300}" python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
 status=${PIPESTATUS[0]}
 

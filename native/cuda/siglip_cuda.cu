@@ -238,21 +238,16 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 // transposed operands), so no operand is copied twice.
 namespace hopper_pass {
 using Bf16 = __nv_bfloat16;
-// Tile shapes, each as "wide" (128 x N shared by two math warpgroups, one
-// block per multiprocessor) and "pair" (one warpgroup, two blocks per
-// multiprocessor); SIGLIP_CUDA_LOGIT and SIGLIP_CUDA_GRADS = wide | pair pick.
-using LogitsWide = hopper::Config<256, false, false, 4, 2>;
-using LogitsPair = hopper::Config<128, false, false, 3, 1>;
-// dX reads Y N-major; dY reads G M-major and X N-major. Wide: D = 768 =
-// 4 x 192 tiles fill the waves.
-template <int kMathGroups>
-using DxGrads = hopper::Config<kMathGroups == 2 ? 192 : 128, false, true, kMathGroups == 2 ? 4 : 3,
-                               kMathGroups>;
-template <int kMathGroups>
-using DyGrads =
-    hopper::Config<kMathGroups == 2 ? 192 : 128, true, true, kMathGroups == 2 ? 4 : 3, kMathGroups>;
-constexpr int64_t kColumnAlign = 256;  // columns of a chunk: whole logit tiles of either shape
-constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
+// Tiles of 128 x N shared by two math warpgroups, one block per multiprocessor
+// (one warpgroup per 128 x 128 tile and two blocks per multiprocessor measured
+// slower: bench/gpu/NOTES.md, v8).
+using Logits = hopper::Config<256, false, false, 4, 2>;
+// dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
+// tiles fill the waves.
+using DxGrads = hopper::Config<192, false, true, 5, 2>;
+using DyGrads = hopper::Config<192, true, true, 5, 2>;
+constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
+constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
 // it to measure other shapes.
@@ -283,7 +278,8 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
     plan.bytes[0] = r * plan.dimK * e;
     plan.bytes[1] = c * plan.dimK * e;
     plan.bytes[2] = withGrads ? r * c * e : 0;
-    plan.bytes[3] = (r / hopper::kBlockM) * (c / 128) * 4 * 3 * sizeof(double);  // warp slots
+    plan.bytes[3] = (r / hopper::kBlockM) * (c / Logits::kBlockN) * (Logits::kMathThreads / 32) *
+                    3 * sizeof(double);
     if (plan.total() <= kChunkBudget ||
         (plan.rowChunk == hopper::kBlockM && plan.colChunk == kColumnAlign))
       return plan;
@@ -295,41 +291,43 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
-bool pairVariant(const char* variable) {
-  const char* value = std::getenv(variable);
-  return value != nullptr && std::strcmp(value, "pair") == 0;
+// How many wgmma batches a math warpgroup keeps in flight while it waits for
+// the next stage: SIGLIP_CUDA_WGMMA_IN_FLIGHT = 0 | 1 (to measure).
+int inFlight() {
+  const char* value = std::getenv("SIGLIP_CUDA_WGMMA_IN_FLIGHT");
+  return value != nullptr && std::strcmp(value, "1") == 0 ? 1 : 0;
 }
 
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
 // warp sums it wrote.
-template <typename Cfg>
+template <int kInFlight>
 int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
                      int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
-  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Cfg::kBlockN);
-  const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Cfg::kBlockN;
-  check(hopper::launchGemm<Cfg>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
+  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
+  check(hopper::launchGemm<Logits, kInFlight>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
         "logit tile launch (wgmma)");
-  return rowTiles * colTiles * (Cfg::kMathThreads / 32);
+  return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-template <int kMathGroups>
+template <int kInFlight>
 void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
                  int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
                  const AccumulateEpilogue& dyOut) {
-  using Dx = DxGrads<kMathGroups>;
-  using Dy = DyGrads<kMathGroups>;
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
   const CUtensorMap yColumns = hopper::tileMap(yOp, dimK, colsPadded, 64);
-  check(hopper::launchGemm<Dx>(gRows, yColumns, rowsPadded / hopper::kBlockM,
-                               (dim + Dx::kBlockN - 1) / Dx::kBlockN, colsPadded, dxOut),
+  check(hopper::launchGemm<DxGrads, kInFlight>(gRows, yColumns, rowsPadded / hopper::kBlockM,
+                                               (dim + DxGrads::kBlockN - 1) / DxGrads::kBlockN,
+                                               colsPadded, dxOut),
         "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
   const CUtensorMap xColumns = hopper::tileMap(xOp, dimK, rowsPadded, 64);
-  check(hopper::launchGemm<Dy>(gColumns, xColumns, colsPadded / hopper::kBlockM,
-                               (dim + Dy::kBlockN - 1) / Dy::kBlockN, rowsPadded, dyOut),
+  check(hopper::launchGemm<DyGrads, kInFlight>(gColumns, xColumns, colsPadded / hopper::kBlockM,
+                                               (dim + DyGrads::kBlockN - 1) / DyGrads::kBlockN,
+                                               rowsPadded, dyOut),
         "dY tile launch (wgmma)");
 }
 
@@ -357,8 +355,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   }
   const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
-  const bool pairLogits = pairVariant("SIGLIP_CUDA_LOGIT");
-  const bool pairGrads = pairVariant("SIGLIP_CUDA_GRADS");
+  const bool oneInFlight = inFlight() == 1;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
     const int64_t rows = std::min(plan.rowChunk, p.n - r0);
@@ -383,19 +380,18 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
                                           static_cast<float>(scale / double(p.n)),
                                           blockSums};
       const int64_t blocks =
-          pairLogits
-              ? launchLogits<LogitsPair>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid)
-              : launchLogits<LogitsWide>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+          oneInFlight ? launchLogits<1>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid)
+                      : launchLogits<0>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      if (pairGrads)
+      if (oneInFlight)
         launchGrads<1>(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
       else
-        launchGrads<2>(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
+        launchGrads<0>(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
