@@ -2,12 +2,12 @@
 # Device check of the CUDA backend, for a GPU machine with nvcc, cmake and
 # PyTorch but no network and no Node (e.g. the H100/H200 machine lent to a
 # session). From the repository root:  bash bench/gpu/run.sh [OUT_DIR]
-# Builds the C interface with sm_90a, runs check.py (correctness, then timings
-# against PyTorch in the same run), times the WMMA GEMM path of the same build
-# (SIGLIP_CUDA_GEMM=wmma) for comparison and, if .device/node.xz and
-# .device/pkg were carried (see bench/gpu/NOTES.md, "Running the check"), the
-# Node API on the GPU. Each step has a time limit, so a hung kernel cannot
-# hold the machine.
+# Builds the C interface with sm_90a, optionally compares kernel variants
+# (VARIANTS), runs check.py (correctness, then timings against PyTorch in the
+# same run), optionally times the WMMA GEMM path of the same build
+# (WMMA_BASELINE=1) and, if .device/node.xz and .device/pkg were carried (see
+# bench/gpu/NOTES.md, "Running the check"), the Node API on the GPU. Each step
+# has a time limit, so a hung kernel cannot hold the machine.
 set -uo pipefail
 OUT_DIR=${1:-${OUT:-/tmp/siglip-gpu}}
 mkdir -p "$OUT_DIR"
@@ -24,11 +24,12 @@ cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" > "$OUT_DIR/sass.txt" 2>/d
 echo "tensor-core instructions in the build: HGMMA $(grep -c HGMMA "$OUT_DIR/sass.txt") HMMA $(grep -c HMMA "$OUT_DIR/sass.txt") UTMALDG $(grep -c UTMALDG "$OUT_DIR/sass.txt")"
 gzip -f "$OUT_DIR/sass.txt"
 
-# Kernel variants: each a comma-separated list of SIGLIP_CUDA_* settings
-# (siglip_cuda.cu), checked and timed in its own process; the fastest correct
-# one at N = 65536 then gets the full check below.
+# Optional kernel variants, VARIANTS="A B ...", each a comma-separated list of
+# SIGLIP_CUDA_* settings (e.g. SIGLIP_CUDA_MAX_CHUNK=8192, SIGLIP_CUDA_GEMM=wmma),
+# checked and timed in its own process; the fastest correct one at N = 65536
+# then gets the full check below.
 : > "$OUT_DIR/variants.log"
-for variant in ${VARIANTS:-SIGLIP_CUDA_WGMMA_IN_FLIGHT=0 SIGLIP_CUDA_WGMMA_IN_FLIGHT=1}; do
+for variant in ${VARIANTS:-}; do
   echo "== variant $variant" | tee -a "$OUT_DIR/variants.log"
   (
     IFS=, && export $variant
@@ -49,7 +50,7 @@ for path in glob.glob("/tmp/variant-*.json"):
 print(best[1] if best else "")
 PY
 )
-echo "fastest correct variant: ${best:-none}" | tee -a "$OUT_DIR/variants.log"
+[[ -n "${VARIANTS:-}" ]] && echo "fastest correct variant: ${best:-none}" | tee -a "$OUT_DIR/variants.log"
 if [[ -n "$best" ]]; then IFS=, && export $best && unset IFS; fi
 
 echo "== correctness and timings ($(env | grep ^SIGLIP_CUDA_ | tr '\n' ' '))"

@@ -79,10 +79,8 @@ struct Config {
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
 };
 
-// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). Each math
-// warpgroup keeps kInFlight wgmma batches running while it waits for the next
-// stage, and releases a stage once its batch has completed.
-template <typename Cfg, int kInFlight, typename Epilogue>
+// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
+template <typename Cfg, typename Epilogue>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
@@ -143,10 +141,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
         Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(
             acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
     wgmmaCommit();
-    wgmmaWait<kInFlight>();
-    if (lane == 0 && k >= kInFlight) barrierArrive(&empty[(k - kInFlight) % kStages]);
+    wgmmaWait<0>();
+    if (lane == 0) barrierArrive(&empty[s]);
   }
-  wgmmaWait<0>();  // the last kInFlight stages need no release: no load waits for them
 
   // Stage the accumulators in the ring, drained once every math warp is done
   // with it (fragment layout of wgmma D: warp w of a group holds rows 16w +
@@ -223,10 +220,10 @@ inline CUtensorMap tileMap(const __nv_bfloat16* base, int64_t inner, int64_t out
 }
 
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
-template <typename Cfg, int kInFlight, typename Epilogue>
+template <typename Cfg, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
                        int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = gemmKernel<Cfg, kInFlight, Epilogue>;
+  auto* kernel = gemmKernel<Cfg, Epilogue>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -244,8 +244,8 @@ using Bf16 = __nv_bfloat16;
 using Logits = hopper::Config<256, false, false, 4, 2>;
 // dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
 // tiles fill the waves.
-using DxGrads = hopper::Config<192, false, true, 5, 2>;
-using DyGrads = hopper::Config<192, true, true, 5, 2>;
+using DxGrads = hopper::Config<192, false, true, 4, 2>;
+using DyGrads = hopper::Config<192, true, true, 4, 2>;
 constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
 constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
@@ -291,43 +291,34 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
-// How many wgmma batches a math warpgroup keeps in flight while it waits for
-// the next stage: SIGLIP_CUDA_WGMMA_IN_FLIGHT = 0 | 1 (to measure).
-int inFlight() {
-  const char* value = std::getenv("SIGLIP_CUDA_WGMMA_IN_FLIGHT");
-  return value != nullptr && std::strcmp(value, "1") == 0 ? 1 : 0;
-}
-
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
 // warp sums it wrote.
-template <int kInFlight>
 int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
                      int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
-  check(hopper::launchGemm<Logits, kInFlight>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
+  check(hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
         "logit tile launch (wgmma)");
   return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-template <int kInFlight>
 void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
                  int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
                  const AccumulateEpilogue& dyOut) {
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
   const CUtensorMap yColumns = hopper::tileMap(yOp, dimK, colsPadded, 64);
-  check(hopper::launchGemm<DxGrads, kInFlight>(gRows, yColumns, rowsPadded / hopper::kBlockM,
-                                               (dim + DxGrads::kBlockN - 1) / DxGrads::kBlockN,
-                                               colsPadded, dxOut),
+  check(hopper::launchGemm<DxGrads>(gRows, yColumns, rowsPadded / hopper::kBlockM,
+                                    (dim + DxGrads::kBlockN - 1) / DxGrads::kBlockN, colsPadded,
+                                    dxOut),
         "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
   const CUtensorMap xColumns = hopper::tileMap(xOp, dimK, rowsPadded, 64);
-  check(hopper::launchGemm<DyGrads, kInFlight>(gColumns, xColumns, colsPadded / hopper::kBlockM,
-                                               (dim + DyGrads::kBlockN - 1) / DyGrads::kBlockN,
-                                               rowsPadded, dyOut),
+  check(hopper::launchGemm<DyGrads>(gColumns, xColumns, colsPadded / hopper::kBlockM,
+                                    (dim + DyGrads::kBlockN - 1) / DyGrads::kBlockN, rowsPadded,
+                                    dyOut),
         "dY tile launch (wgmma)");
 }
 
@@ -355,7 +346,6 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   }
   const PositivePairs positives = positivePairsOf(p);
   const bool oneColumnChunk = p.m <= plan.colChunk;
-  const bool oneInFlight = inFlight() == 1;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
     const int64_t rows = std::min(plan.rowChunk, p.n - r0);
@@ -379,19 +369,14 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
                                           static_cast<float>(p.bias),
                                           static_cast<float>(scale / double(p.n)),
                                           blockSums};
-      const int64_t blocks =
-          oneInFlight ? launchLogits<1>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid)
-                      : launchLogits<0>(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t blocks = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
       check(cudaGetLastError(), "block sum launch");
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      if (oneInFlight)
-        launchGrads<1>(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
-      else
-        launchGrads<0>(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
+      launchGrads(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
