@@ -129,6 +129,12 @@ test('backendInfo reports the CPU engine and the CUDA device, if any', () => {
   assert.match(info.isa, /\w/);
   assert.equal(info.cuda.device, 'cuda');
   if (!info.cuda.available) assert.match(info.cuda.error ?? '', /\w/);
+  else {
+    // Hopper runs bf16 on wgmma; tf32 always on WMMA.
+    assert.equal(info.cuda.engine, 'chunked');
+    assert.match(info.cuda.gemm?.bf16 ?? '', /^(wgmma|wmma)$/);
+    assert.equal(info.cuda.gemm?.tf32, 'wmma');
+  }
 });
 
 test("device 'auto' runs where it can; 'cuda' without a device is a clear error", () => {
