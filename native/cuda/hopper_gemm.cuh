@@ -53,10 +53,11 @@ struct OperandTile {
   }
 };
 
-// kMathGroups = 2: two math warpgroups share a 128-row tile, 64 rows each, one
-// block per multiprocessor. kMathGroups = 1: one warpgroup takes all 128 rows
-// (two 64-row fragments) and two blocks share a multiprocessor, so that one
-// block's epilogue overlaps the other's products.
+// kMathGroups = 2 (what the pass uses): two math warpgroups share a 128-row
+// tile, 64 rows each, one block per multiprocessor. kMathGroups = 1: one
+// warpgroup takes all 128 rows (two 64-row fragments) and two blocks share a
+// multiprocessor, so that one block's epilogue overlaps the other's products;
+// measured slower (bench/gpu/NOTES.md, v8), kept to remeasure other shapes.
 template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_>
 struct Config {
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kMathGroups = kMathGroups_;
