@@ -24,7 +24,8 @@ __device__ inline float toOperand<float>(float v) {
 }
 
 // Loss, sum of g and sum of g * dot: per thread in float over its outputs of
-// one tile (at most 128 values), then per block in double.
+// one tile (at most 128 values), then in double across the warp, the tile and
+// the pass (addBlockSums).
 struct Sums {
   float loss, grad, gradDot;
 };
