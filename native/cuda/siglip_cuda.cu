@@ -116,6 +116,17 @@ struct ChunkPlan {
   size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + 3 * sizeof(double); }
 };
 
+// One step of fitting the chunk buffers into kChunkBudget: halves the larger
+// chunk side (keeping whole tiles); false when both are one tile already.
+bool halveLargerChunk(int64_t& rowChunk, int64_t& colChunk, int64_t rowTile, int64_t colTile) {
+  if (rowChunk == rowTile && colChunk == colTile) return false;
+  if (rowChunk >= colChunk)
+    rowChunk = std::max<int64_t>(rowTile, roundUp(rowChunk / 2, rowTile));
+  else
+    colChunk = std::max<int64_t>(colTile, roundUp(colChunk / 2, colTile));
+  return true;
+}
+
 template <typename T>
 ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
   ChunkPlan plan{};
@@ -128,11 +139,9 @@ ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
     plan.gBytes = withGrads ? size_t(plan.rowChunk) * plan.colChunk * sizeof(T) : 0;
     plan.sumsBytes = size_t(plan.rowChunk / kTileM) * (plan.colChunk / kTileN) * (kThreads / 32) *
                      3 * sizeof(double);
-    if (plan.total() <= kChunkBudget || (plan.rowChunk == kTileM && plan.colChunk == kTileN)) break;
-    if (plan.rowChunk >= plan.colChunk)
-      plan.rowChunk = std::max<int64_t>(kTileM, roundUp(plan.rowChunk / 2, kTileM));
-    else
-      plan.colChunk = std::max<int64_t>(kTileN, roundUp(plan.colChunk / 2, kTileN));
+    if (plan.total() <= kChunkBudget ||
+        !halveLargerChunk(plan.rowChunk, plan.colChunk, kTileM, kTileN))
+      break;
   }
   return plan;
 }
@@ -158,12 +167,42 @@ void finishScalars(const SiglipCudaProblem& p, const double* totals, size_t work
   out->workspaceBytes = workspaceBytes;
 }
 
-PositivePairs positivePairsOf(const SiglipCudaProblem& p) {
+// totals = 0 and, for the fused pass, dx = dy = 0: the chunks accumulate into them.
+void zeroOutputs(const SiglipCudaProblem& p, float* dx, float* dy, double* totals) {
+  check(cudaMemset(totals, 0, 3 * sizeof(double)), "cudaMemset(totals)");
+  if (dx == nullptr || dy == nullptr) return;
+  check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
+  check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
+}
+
+// The sigmoid epilogue of the chunk at (r0, c0), rows x cols, writing G (null:
+// loss only) with rows ldg apart and its warp sums to `sums`.
+template <typename T>
+SigmoidEpilogue<T> sigmoidEpilogue(const SiglipCudaProblem& p, T* g, int64_t ldg, int64_t rows,
+                                   int64_t cols, int64_t r0, int64_t c0, double* sums) {
   PositivePairs positives;
   positives.kind = p.positives == SIGLIP_CUDA_POSITIVES_NONE ? PositivePairs::Kind::kNone
                                                              : PositivePairs::Kind::kDiagonal;
   positives.offset = p.positiveOffset;
-  return positives;
+  const double scale = std::exp(p.tPrime);
+  return {g,
+          ldg,
+          rows,
+          cols,
+          r0,
+          c0,
+          p.m,
+          positives,
+          static_cast<float>(scale),
+          static_cast<float>(p.bias),
+          static_cast<float>(scale / double(p.n)),
+          sums};
+}
+
+// totals += the `count` warp sums of one logit launch.
+void addWarpSums(const double* sums, int64_t count, double* totals) {
+  addBlockSums<<<1, 256>>>(sums, count, totals);
+  check(cudaGetLastError(), "block sum launch");
 }
 
 template <typename T>
@@ -178,14 +217,8 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
   auto* blockSums = reinterpret_cast<double*>(base + plan.xBytes + plan.yBytes + plan.gBytes);
   double* totals = blockSums + plan.sumsBytes / sizeof(double);
 
-  const double scale = std::exp(p.tPrime);
   const int64_t dp = plan.dimPadded;
-  check(cudaMemset(totals, 0, 3 * sizeof(double)), "cudaMemset(totals)");
-  if (withGrads) {
-    check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
-    check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
-  }
-  const PositivePairs positives = positivePairsOf(p);
+  zeroOutputs(p, dx, dy, totals);
   const bool oneColumnChunk = p.m <= plan.colChunk;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -198,24 +231,12 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
       if (!oneColumnChunk || r0 == 0)
         convertRows<T>(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, dp);
 
-      SigmoidEpilogue<T> sigmoid{g,
-                                 colsPadded,
-                                 rows,
-                                 cols,
-                                 r0,
-                                 c0,
-                                 p.m,
-                                 positives,
-                                 static_cast<float>(scale),
-                                 static_cast<float>(p.bias),
-                                 static_cast<float>(scale / double(p.n)),
-                                 blockSums};
+      const SigmoidEpilogue<T> sigmoid =
+          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
       const dim3 logitGrid(colsPadded / kTileN, rowsPadded / kTileM);
       check(launchGemm<T, true, false>(logitGrid, xOp, dp, yOp, dp, dp, sigmoid),
             "logit tile launch");
-      addBlockSums<<<1, 256>>>(blockSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32),
-                               totals);
-      check(cudaGetLastError(), "block sum launch");
+      addWarpSums(blockSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), totals);
       if (!withGrads) continue;
 
       // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
@@ -281,13 +302,8 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
     plan.bytes[3] = (r / hopper::kBlockM) * (c / Logits::kBlockN) * (Logits::kMathThreads / 32) *
                     3 * sizeof(double);
     if (plan.total() <= kChunkBudget ||
-        (plan.rowChunk == hopper::kBlockM && plan.colChunk == kColumnAlign))
+        !halveLargerChunk(plan.rowChunk, plan.colChunk, hopper::kBlockM, kColumnAlign))
       return plan;
-    if (plan.rowChunk >= plan.colChunk)
-      plan.rowChunk =
-          std::max<int64_t>(hopper::kBlockM, roundUp(plan.rowChunk / 2, hopper::kBlockM));
-    else
-      plan.colChunk = std::max<int64_t>(kColumnAlign, roundUp(plan.colChunk / 2, kColumnAlign));
   }
 }
 
@@ -338,13 +354,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[3]));
   auto* totals = reinterpret_cast<double*>(cursor);
 
-  const double scale = std::exp(p.tPrime);
-  check(cudaMemset(totals, 0, 3 * sizeof(double)), "cudaMemset(totals)");
-  if (withGrads) {
-    check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
-    check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
-  }
-  const PositivePairs positives = positivePairsOf(p);
+  zeroOutputs(p, dx, dy, totals);
   const bool oneColumnChunk = p.m <= plan.colChunk;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -357,21 +367,10 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
       const int64_t colsPadded = roundUp(cols, kColumnAlign);
       if (!oneColumnChunk || r0 == 0)
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
-      const SigmoidEpilogue<Bf16> sigmoid{g,
-                                          colsPadded,
-                                          rows,
-                                          cols,
-                                          r0,
-                                          c0,
-                                          p.m,
-                                          positives,
-                                          static_cast<float>(scale),
-                                          static_cast<float>(p.bias),
-                                          static_cast<float>(scale / double(p.n)),
-                                          blockSums};
-      const int64_t blocks = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
-      addBlockSums<<<1, 256>>>(blockSums, blocks, totals);
-      check(cudaGetLastError(), "block sum launch");
+      const SigmoidEpilogue<Bf16> sigmoid =
+          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
+      const int64_t sums = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
