@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "../core/positive_pairs.h"
+#include "sigmoid_terms.h"
 
 namespace siglip::cuda {
 
@@ -21,6 +22,36 @@ __device__ inline __nv_bfloat16 toOperand<__nv_bfloat16>(float v) {
 template <>
 __device__ inline float toOperand<float>(float v) {
   return nvcuda::wmma::__float_to_tf32(v);
+}
+
+// kWidth consecutive elements as 16-, 8- or 4-byte stores.
+template <typename T, int kWidth>
+__device__ inline void store(const T (&out)[kWidth], T* dst) {
+  constexpr int kBytes = kWidth * sizeof(T);
+  if constexpr (kBytes % 16 == 0) {
+#pragma unroll
+    for (int v = 0; v < kBytes / 16; ++v)
+      reinterpret_cast<uint4*>(dst)[v] = reinterpret_cast<const uint4*>(out)[v];
+  } else if constexpr (kBytes == 8) {
+    *reinterpret_cast<uint2*>(dst) = *reinterpret_cast<const uint2*>(out);
+  } else {
+    static_assert(kBytes == 4, "pairs of bf16 at least");
+    *reinterpret_cast<uint32_t*>(dst) = *reinterpret_cast<const uint32_t*>(out);
+  }
+}
+
+// A warp's sums (loss, sum of g, sum of g * dot), reduced in double in a fixed
+// order (the result does not depend on timing) and written by lane 0 to
+// blockSums[slot]: every warp has its own slot.
+__device__ inline void writeWarpSums(double loss, double grad, double gradDot, double* blockSums,
+                                     int64_t slot) {
+  double v[3] = {loss, grad, gradDot};
+#pragma unroll
+  for (int q = 0; q < 3; ++q)
+    for (int offset = 16; offset > 0; offset /= 2)
+      v[q] += __shfl_down_sync(0xffffffffu, v[q], offset);
+  if (threadIdx.x % 32 == 0)
+    for (int q = 0; q < 3; ++q) blockSums[slot * 3 + q] = v[q];
 }
 
 // Loss, sum of g and sum of g * dot: per thread in float over its outputs of
@@ -74,33 +105,59 @@ struct SigmoidEpilogue {
     store(out, g + row * ldg + col);
   }
 
-  // The warp's sums, reduced in a fixed order (the result does not depend on
-  // timing), written by lane 0 to blockSums[slot]: every warp has its own slot.
   __device__ void finish(const Sums& s, int64_t slot) const {
-    double v[3] = {s.loss, s.grad, s.gradDot};
-#pragma unroll
-    for (int q = 0; q < 3; ++q)
-      for (int offset = 16; offset > 0; offset /= 2)
-        v[q] += __shfl_down_sync(0xffffffffu, v[q], offset);
-    if (threadIdx.x % 32 == 0)
-      for (int q = 0; q < 3; ++q) blockSums[slot * 3 + q] = v[q];
+    writeWarpSums(s.loss, s.grad, s.gradDot, blockSums, slot);
+  }
+};
+
+// The sigmoid epilogue with the elementwise work of sigmoid_terms.h: about half
+// the instructions per output of SigmoidEpilogue and two special-function
+// operations instead of three. A candidate for the wgmma pass
+// (SIGLIP_CUDA_EPILOGUE=lean) until a device run has checked and timed it.
+template <typename T>
+struct LeanSigmoidEpilogue {
+  using State = TermSums;
+  T* g;  // [rows x ldg] G chunk, or null for the loss-only pass
+  int64_t ldg;
+  int64_t rows, cols;        // valid extent of the chunk
+  int64_t rowBase, colBase;  // chunk origin in the whole problem
+  int64_t m;                 // columns of the whole problem
+  PositivePairs positives;
+  float scale2, bias2;  // logit / ln 2 = scale2 * dot + bias2
+  float gradScale;
+  double* blockSums;  // [warps of the launch][3]
+
+  static LeanSigmoidEpilogue from(const SigmoidEpilogue<T>& e) {
+    return {e.g,
+            e.ldg,
+            e.rows,
+            e.cols,
+            e.rowBase,
+            e.colBase,
+            e.m,
+            e.positives,
+            static_cast<float>(e.scale * kLog2E),
+            static_cast<float>(e.bias * kLog2E),
+            e.gradScale,
+            e.blockSums};
   }
 
- private:
-  // kWidth consecutive elements as 16-, 8- or 4-byte stores.
   template <int kWidth>
-  __device__ static void store(const T (&out)[kWidth], T* dst) {
-    constexpr int kBytes = kWidth * sizeof(T);
-    if constexpr (kBytes % 16 == 0) {
+  __device__ void apply(int64_t row, int64_t col, const float (&dot)[kWidth], TermSums& s) const {
+    const int64_t positive = positives.columnOf(rowBase + row, m) - colBase - col;
+    const int64_t left = row < rows ? cols - col : 0;
+    const int validWidth = left < kWidth ? static_cast<int>(left) : kWidth;
+    float grads[kWidth];
+    sigmoidTerms(dot, positive, validWidth, scale2, bias2, s, grads);
+    if (g == nullptr) return;  // the loss-only pass
+    alignas(16) T out[kWidth];
 #pragma unroll
-      for (int v = 0; v < kBytes / 16; ++v)
-        reinterpret_cast<uint4*>(dst)[v] = reinterpret_cast<const uint4*>(out)[v];
-    } else if constexpr (kBytes == 8) {
-      *reinterpret_cast<uint2*>(dst) = *reinterpret_cast<const uint2*>(out);
-    } else {
-      static_assert(kBytes == 4, "pairs of bf16 at least");
-      *reinterpret_cast<uint32_t*>(dst) = *reinterpret_cast<const uint32_t*>(out);
-    }
+    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
+    store(out, g + row * ldg + col);
+  }
+
+  __device__ void finish(const TermSums& s, int64_t slot) const {
+    writeWarpSums(kLn2 * s.positivePart + s.log1pExps, s.grad, s.gradDot, blockSums, slot);
   }
 };
 

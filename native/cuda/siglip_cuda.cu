@@ -278,6 +278,13 @@ int64_t maxChunk() {
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
 }
 
+// SIGLIP_CUDA_EPILOGUE=lean: the logit kernels use LeanSigmoidEpilogue, a
+// candidate not yet checked on a device (bench/gpu/NOTES.md).
+bool leanEpilogue() {
+  const char* text = std::getenv("SIGLIP_CUDA_EPILOGUE");
+  return text != nullptr && std::strcmp(text, "lean") == 0;
+}
+
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
   size_t bytes[4];  // x, y, g, warp sums
@@ -313,8 +320,11 @@ int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int
                      int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
-  check(hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid),
-        "logit tile launch (wgmma)");
+  const cudaError_t status =
+      leanEpilogue() ? hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK,
+                                                  LeanSigmoidEpilogue<Bf16>::from(sigmoid))
+                     : hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid);
+  check(status, "logit tile launch (wgmma)");
   return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
 

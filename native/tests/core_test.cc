@@ -14,6 +14,7 @@
 #include "../core/softmax.h"
 #include "../core/tile_kernel_bf16.h"
 #include "../core/tile_kernels.h"
+#include "../cuda/sigmoid_terms.h"
 
 namespace {
 
@@ -388,6 +389,86 @@ void testBFloat16() {
   for (double bias : {-50.0, 50.0}) checkBFloat16Case(70, 66, 24, std::log(1e3), bias, 2);
 }
 
+// The GPU epilogue's elementwise math (native/cuda/sigmoid_terms.h) against
+// float64, with exact stand-ins for the approximate exp2 and reciprocal.
+double relativeError(double got, double want) {
+  return want == got ? 0 : std::fabs(got - want) / std::max(std::fabs(want), 1e-30);
+}
+
+void testGpuSigmoidTerms() {
+  using siglip::cuda::kLog2E;
+  double sigmoidErr = 0, complementErr = 0, softplusErr = 0;
+  for (int i = -200000; i <= 200000; ++i) {  // logits -100 .. 100 in steps of 5e-4
+    const float l2 = static_cast<float>(i * 5e-4 * kLog2E);
+    const double l = double(l2) / kLog2E;
+    const auto t = siglip::cuda::logitTerms(l2);
+    const double e = std::exp(-std::fabs(l));
+    sigmoidErr = std::max(sigmoidErr, relativeError(t.sigmoid, 1 / (1 + std::exp(-l))));
+    complementErr = std::max(complementErr, relativeError(t.complement, 1 / (1 + std::exp(l))));
+    for (double z : {l, -l}) {
+      const double softplus = std::max(z, 0.0) + t.log1pExp;
+      softplusErr =
+          std::max(softplusErr, relativeError(softplus, std::max(z, 0.0) + std::log1p(e)));
+    }
+  }
+  expect(sigmoidErr < 1e-6, "GPU sigmoid: relative error " + std::to_string(sigmoidErr));
+  expect(complementErr < 1e-6, "GPU 1 - sigmoid: relative error " + std::to_string(complementErr));
+  expect(softplusErr < 3e-6, "GPU softplus(+-l): relative error " + std::to_string(softplusErr));
+
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto high = siglip::cuda::logitTerms(inf), low = siglip::cuda::logitTerms(-inf);
+  expect(high.sigmoid == 1 && high.complement == 0 && high.log1pExp == 0 && low.sigmoid == 0 &&
+             low.complement == 1 && low.log1pExp == 0,
+         "GPU terms at +-infinity");
+  const auto nan = siglip::cuda::logitTerms(std::numeric_limits<float>::quiet_NaN());
+  expect(std::isnan(nan.sigmoid) && std::isnan(nan.complement) && std::isnan(nan.log1pExp),
+         "GPU terms keep NaN");
+
+  // Rows of 8 outputs: labels, masks and both paths against float64 sums.
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dotDist(-3, 3);
+  std::uniform_int_distribution<int> positiveDist(-2, 9), widthDist(-2, 8);
+  int fastRows = 0, checked = 0, wrong = 0;
+  for (double scale : {1.0, 10.0, 100.0})
+    for (double bias : {-10.0, 0.0, 12.0})
+      for (int trial = 0; trial < 200; ++trial) {
+        float dot[8], g[8];
+        for (float& v : dot) v = dotDist(rng);
+        const int positive = positiveDist(rng);
+        const int valid = trial % 2 ? 8 : widthDist(rng);
+        fastRows += valid == 8 && (positive < 0 || positive >= 8);
+        siglip::cuda::TermSums s;
+        const float scale2 = static_cast<float>(scale * kLog2E);
+        const float bias2 = static_cast<float>(bias * kLog2E);
+        siglip::cuda::sigmoidTerms(dot, positive, valid, scale2, bias2, s, g);
+        double loss = 0, grad = 0, gradDot = 0, lossScale = 0, gradAbs = 0, gradDotScale = 0;
+        for (int q = 0; q < 8; ++q) {
+          const double l = (double(scale2) * dot[q] + bias2) / kLog2E;  // the logit it sees
+          const bool isPositive = q == positive;
+          const double wantG = q < valid ? 1 / (1 + std::exp(-l)) - isPositive : 0;
+          // sigmoid - 1 cancels in float64 too: compare a positive's g to -sigmoid(-l).
+          const double wantGExact = isPositive && q < valid ? -1 / (1 + std::exp(l)) : wantG;
+          wrong += relativeError(g[q], wantGExact) > 1e-5;
+          if (q >= valid) continue;
+          const double z = isPositive ? -l : l;
+          const double term = std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z)));
+          loss += term, lossScale += std::fabs(term);
+          grad += wantGExact, gradDot += wantGExact * dot[q];
+          gradAbs += std::fabs(wantGExact);
+          gradDotScale += std::fabs(wantGExact) * std::fabs(dot[q]);
+        }
+        const double sLoss = siglip::cuda::kLn2 * s.positivePart + s.log1pExps;
+        // + 1e-30: sums below float's range
+        wrong += std::fabs(sLoss - loss) > 1e-5 * lossScale + 1e-30;
+        wrong += std::fabs(s.grad - grad) > 1e-5 * gradAbs + 1e-30;
+        wrong += std::fabs(s.gradDot - gradDot) > 1e-5 * gradDotScale + 1e-30;
+        ++checked;
+      }
+  expect(wrong == 0 && fastRows > 100,
+         "GPU row terms: " + std::to_string(wrong) + " wrong values in " + std::to_string(checked) +
+             " rows (" + std::to_string(fastRows) + " on the all-negative path)");
+}
+
 int main(int argc, char** argv) {
   // For scripts/native-tests.sh: the SIGLIP_ISA values to run this test under.
   if (argc > 1 && std::string(argv[1]) == "--instruction-sets") {
@@ -402,6 +483,7 @@ int main(int argc, char** argv) {
   testExtremeAndNonFinite();
   testValidation();
   testSoftmax();
+  testGpuSigmoidTerms();
   std::printf("core: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
