@@ -13,6 +13,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -33,8 +34,8 @@ template <int kRows, bool kMnMajor>
 struct OperandTile {
   static constexpr int kBytes = kRows * kBlockK * 2;
 
-  __device__ static void load(unsigned char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0,
-                              int32_t row0) {
+  __device__ __forceinline__ static void load(unsigned char* dst, const CUtensorMap* map,
+                                              uint64_t* bar, int32_t k0, int32_t row0) {
     if constexpr (kMnMajor) {
 #pragma unroll
       for (int i = 0; i < kRows / 64; ++i)
@@ -45,7 +46,7 @@ struct OperandTile {
   }
 
   // The 16-deep step kk of the rows starting at `tile`.
-  __device__ static uint64_t descriptor(const unsigned char* tile, int kk) {
+  __device__ __forceinline__ static uint64_t descriptor(const unsigned char* tile, int kk) {
     if constexpr (kMnMajor)
       return swizzledDescriptor(tile + kk * 16 * 128, kBoxBytes);  // 16 K rows of 128 bytes
     else
@@ -80,58 +81,56 @@ struct Config {
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
 };
 
-// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
-template <typename Cfg, typename Epilogue>
-__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
-    gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
-               int kSteps, Epilogue epilogue) {
-#if SIGLIP_HOPPER_DEVICE
-  constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN, kFragments = Cfg::kFragments;
-  constexpr int kMathWarps = Cfg::kMathThreads / 32;
-  extern __shared__ unsigned char rawSmem[];
-  unsigned char* smem = reinterpret_cast<unsigned char*>(
-      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
+// A block's work on one output tile, in the pieces that gemmKernel and
+// persistentGemmKernel share.
+template <typename Cfg>
+struct TileWork {
+  static constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN;
+  static constexpr int kFragments = Cfg::kFragments, kMathWarps = Cfg::kMathThreads / 32;
+  using Accumulators = float[kFragments][kBlockN / 16][8];
+
+  // The copy warp's `step`-th load of the block: k-step k of the tile at (m0,
+  // n0) into the next ring stage, once every math warp has released it.
+  __device__ __forceinline__ static void load(unsigned char* smem, uint64_t* full, uint64_t* empty,
+                                              int step, const CUtensorMap* aMap,
+                                              const CUtensorMap* bMap, int k, int32_t m0,
+                                              int32_t n0) {
+    const int s = step % kStages;
+    if (step >= kStages) barrierWait(&empty[s], (step / kStages - 1) & 1);
+    unsigned char* stage = smem + s * Cfg::kStageBytes;
+    barrierExpectBytes(&full[s], Cfg::kStageBytes);
+    Cfg::A::load(stage, aMap, &full[s], k * kBlockK, m0);
+    Cfg::B::load(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK, n0);
+  }
+
   // full[s]: stage s has landed; empty[s]: every math warp is done with it.
-  __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
-  const int32_t m0 = static_cast<int32_t>(blockIdx.y) * kBlockM;
-  const int32_t n0 = static_cast<int32_t>(blockIdx.x) * kBlockN;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      barrierInit(&full[s], 1);
-      barrierInit(&empty[s], kMathWarps);
-    }
-    barrierInitFence();
-  }
-  __syncthreads();
-
-  if (warp == kMathWarps) {  // the copy warp, after the math warpgroups
-    if (lane == 0) {
-      for (int k = 0; k < kSteps; ++k) {
-        const int s = k % kStages;
-        if (k >= kStages) barrierWait(&empty[s], (k / kStages - 1) & 1);
-        unsigned char* stage = smem + s * Cfg::kStageBytes;
-        barrierExpectBytes(&full[s], Cfg::kStageBytes);
-        Cfg::A::load(stage, &aMap, &full[s], k * kBlockK, m0);
-        Cfg::B::load(stage + Cfg::A::kBytes, &bMap, &full[s], k * kBlockK, n0);
+  __device__ __forceinline__ static void initBarriers(uint64_t* full, uint64_t* empty) {
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < kStages; ++s) {
+        barrierInit(&full[s], 1);
+        barrierInit(&empty[s], kMathWarps);
       }
+      barrierInitFence();
     }
-    return;
+    __syncthreads();
   }
 
-  const int group = warp / 4;  // its rows: group * kFragments * 64 .. + kFragments * 64 - 1
-  float acc[kFragments][kBlockN / 16][8];
+  __device__ __forceinline__ static void zero(Accumulators& acc) {
 #pragma unroll
-  for (int f = 0; f < kFragments; ++f)
+    for (int f = 0; f < kFragments; ++f)
 #pragma unroll
-    for (int i = 0; i < kBlockN / 16; ++i)
+      for (int i = 0; i < kBlockN / 16; ++i)
 #pragma unroll
-      for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
+        for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
+  }
 
-  for (int k = 0; k < kSteps; ++k) {
-    const int s = k % kStages;
-    barrierWait(&full[s], (k / kStages) & 1);
+  // A math warp's share of the block's `step`-th stage: wait for it, multiply
+  // it into acc (the warpgroup's rows), release it.
+  __device__ __forceinline__ static void multiply(Accumulators& acc, const unsigned char* smem,
+                                                  uint64_t* full, uint64_t* empty, int step,
+                                                  int group, int lane) {
+    const int s = step % kStages;
+    barrierWait(&full[s], (step / kStages) & 1);
     const unsigned char* a = smem + s * Cfg::kStageBytes + group * kFragments * 64 * 128;
     const unsigned char* b = smem + s * Cfg::kStageBytes + Cfg::A::kBytes;
     wgmmaFence();
@@ -146,40 +145,167 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
     if (lane == 0) barrierArrive(&empty[s]);
   }
 
+  // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`
+  // (rows kPitch floats apart). Fragment layout of wgmma D: warp w of a group
+  // holds rows 16w + lane / 4 and + 8 of a fragment, acc[i] columns 16i +
+  // 2 (lane % 4) + {0, 1} and + 8.
+  template <int kCol0, int kCols, int kPitch>
+  __device__ __forceinline__ static void stage(const Accumulators& acc, float* staging, int group,
+                                               int warp, int lane) {
+#pragma unroll
+    for (int f = 0; f < kFragments; ++f)
+#pragma unroll
+      for (int i = kCol0 / 16; i < (kCol0 + kCols) / 16; ++i)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int row = (group * kFragments + f) * 64 + warp % 4 * 16 + lane / 4;
+          float* at = staging + row * kPitch + i * 16 - kCol0 + half * 8 + 2 * (lane % 4);
+          *reinterpret_cast<float2*>(at) =
+              make_float2(acc[f][i][4 * half], acc[f][i][4 * half + 1]);
+          *reinterpret_cast<float2*>(at + 8 * kPitch) =
+              make_float2(acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
+        }
+  }
+
+  // The staged 128 x kCols outputs to the epilogue, 8 consecutive columns per
+  // lane and kCols / 8 lanes per row (coalesced G stores and dX/dY updates)
+  // in a rolled loop. (row0, col0): the staging's origin in the output.
+  template <int kCols, int kPitch, typename Epilogue>
+  __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0, int64_t col0,
+                                                   const Epilogue& epilogue,
+                                                   typename Epilogue::State& state, int warp,
+                                                   int lane) {
+    constexpr int kLanesPerRow = kCols / 8, kRowsPerPass = 32 / kLanesPerRow;
+    static_assert(kCols % 8 == 0 && kLanesPerRow <= 32, "a row fits a warp");
+    if (lane >= kRowsPerPass * kLanesPerRow) return;
+#pragma unroll 1
+    for (int r = warp * kRowsPerPass + lane / kLanesPerRow; r < kBlockM;
+         r += kMathWarps * kRowsPerPass) {
+      const int c = lane % kLanesPerRow * 8;
+      const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + c);
+      const float4 low = from[0], high = from[1];
+      const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
+      epilogue.apply(row0 + r, col0 + c, values, state);
+    }
+  }
+
+  // The tile's outputs to the epilogue through a staging buffer of kCols
+  // columns, one part after another, from column kCol0 on.
+  template <int kCols, int kCol0, typename Epilogue>
+  __device__ __forceinline__ static void applyInParts(const Accumulators& acc, float* staging,
+                                                      int64_t row0, int64_t col0,
+                                                      const Epilogue& epilogue,
+                                                      typename Epilogue::State& state, int group,
+                                                      int warp, int lane) {
+    constexpr int kPitch = kCols + 8;      // rows 8 banks apart
+    namedBarrier<1, Cfg::kMathThreads>();  // every math warp is done reading the staging
+    stage<kCol0, kCols, kPitch>(acc, staging, group, warp, lane);
+    namedBarrier<1, Cfg::kMathThreads>();
+    applyRows<kCols, kPitch>(staging, row0, col0 + kCol0, epilogue, state, warp, lane);
+    if constexpr (kCol0 + kCols < kBlockN)
+      applyInParts<kCols, kCol0 + kCols>(acc, staging, row0, col0, epilogue, state, group, warp,
+                                         lane);
+  }
+};
+
+// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
+template <typename Cfg, typename Epilogue>
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
+    gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
+               int kSteps, Epilogue epilogue) {
+#if SIGLIP_HOPPER_DEVICE
+  using Work = TileWork<Cfg>;
+  constexpr int kStages = Cfg::kStages, kMathWarps = Work::kMathWarps;
+  extern __shared__ unsigned char rawSmem[];
+  unsigned char* smem = reinterpret_cast<unsigned char*>(
+      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
+  __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
+  const int32_t m0 = static_cast<int32_t>(blockIdx.y) * kBlockM;
+  const int32_t n0 = static_cast<int32_t>(blockIdx.x) * Cfg::kBlockN;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  Work::initBarriers(full, empty);
+
+  if (warp == kMathWarps) {  // the copy warp, after the math warpgroups
+    if (lane == 0)
+      for (int k = 0; k < kSteps; ++k) Work::load(smem, full, empty, k, &aMap, &bMap, k, m0, n0);
+    return;
+  }
+
+  const int group = warp / 4;  // its rows: group * kFragments * 64 .. + kFragments * 64 - 1
+  typename Work::Accumulators acc;
+  Work::zero(acc);
+  for (int k = 0; k < kSteps; ++k) Work::multiply(acc, smem, full, empty, k, group, lane);
+
   // Stage the accumulators in the ring, drained once every math warp is done
-  // with it (fragment layout of wgmma D: warp w of a group holds rows 16w +
-  // lane / 4 and + 8 of a fragment, acc[i] columns 16i + 2 (lane % 4) + {0, 1}
-  // and + 8), then hand them over a row per warp and 8 columns per lane:
-  // coalesced G stores and dX/dY updates.
+  // with it, then hand them to the epilogue.
   namedBarrier<1, Cfg::kMathThreads>();
   fenceAsyncShared();
   constexpr int kPitch = Cfg::kStagingPitch;
   float* staging = reinterpret_cast<float*>(smem);
-#pragma unroll
-  for (int f = 0; f < kFragments; ++f)
-#pragma unroll
-    for (int i = 0; i < kBlockN / 16; ++i)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (group * kFragments + f) * 64 + warp % 4 * 16 + lane / 4;
-        float* at = staging + row * kPitch + i * 16 + half * 8 + 2 * (lane % 4);
-        *reinterpret_cast<float2*>(at) = make_float2(acc[f][i][4 * half], acc[f][i][4 * half + 1]);
-        *reinterpret_cast<float2*>(at + 8 * kPitch) =
-            make_float2(acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
-      }
+  Work::template stage<0, Cfg::kBlockN, kPitch>(acc, staging, group, warp, lane);
   namedBarrier<1, Cfg::kMathThreads>();
   typename Epilogue::State state{};
-  if (lane * 8 < kBlockN) {
-#pragma unroll 1
-    for (int r = warp; r < kBlockM; r += kMathWarps) {
-      const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + lane * 8);
-      const float4 low = from[0], high = from[1];
-      const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
-      epilogue.apply(m0 + r, n0 + lane * 8, values, state);
-    }
-  }
+  Work::template applyRows<Cfg::kBlockN, kPitch>(staging, m0, n0, epilogue, state, warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
+#endif
+}
+
+// The persistent form (a candidate for the logit pass, SIGLIP_CUDA_LOGITS):
+// one block per multiprocessor takes tiles t = blockIdx.x, + gridDim.x, ...
+// of the mTiles x nTiles grid, tile t at (t / nTiles, t % nTiles). Its staging
+// is a buffer of kStagingCols columns of its own instead of the ring, so the
+// copy warp, which runs through all the block's tiles, loads the next tile's
+// first stages while the math warps run the epilogue (in gemmKernel each tile
+// starts with an empty ring). Warp sums go to the same slots as gemmKernel's.
+template <typename Cfg, int kStagingCols>
+constexpr int kPersistentSmemBytes = Cfg::kStages* Cfg::kStageBytes +
+                                     kBlockM*(kStagingCols + 8) * 4 + 1024;
+
+template <typename Cfg, int kStagingCols, typename Epilogue>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    persistentGemmKernel(const __grid_constant__ CUtensorMap aMap,
+                         const __grid_constant__ CUtensorMap bMap, int kSteps, int mTiles,
+                         int nTiles, Epilogue epilogue) {
+  static_assert(Cfg::kMathGroups == 2 && Cfg::kBlockN % kStagingCols == 0 && kStagingCols % 16 == 0,
+                "two warpgroups per tile; whole fragments per staged part");
+  static_assert(kPersistentSmemBytes<Cfg, kStagingCols> <= 227 * 1024, "fits a multiprocessor");
+#if SIGLIP_HOPPER_DEVICE
+  using Work = TileWork<Cfg>;
+  constexpr int kBlockN = Cfg::kBlockN, kMathWarps = Work::kMathWarps;
+  extern __shared__ unsigned char rawSmem[];
+  unsigned char* smem = reinterpret_cast<unsigned char*>(
+      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
+  float* staging = reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes);
+  __shared__ alignas(8) uint64_t full[Cfg::kStages], empty[Cfg::kStages];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int tiles = mTiles * nTiles;
+  Work::initBarriers(full, empty);
+
+  if (warp == kMathWarps) {  // the copy warp: every k-step of every tile of the block
+    if (lane == 0) {
+      int step = 0;
+      for (int t = blockIdx.x; t < tiles; t += gridDim.x)
+        for (int k = 0; k < kSteps; ++k, ++step)
+          Work::load(smem, full, empty, step, &aMap, &bMap, k, t / nTiles * kBlockM,
+                     t % nTiles * kBlockN);
+    }
+    return;
+  }
+
+  const int group = warp / 4;
+  int step = 0;  // the ring position runs on across tiles, as the copy warp's
+  for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
+    typename Work::Accumulators acc;
+    Work::zero(acc);
+    for (int k = 0; k < kSteps; ++k, ++step)
+      Work::multiply(acc, smem, full, empty, step, group, lane);
+    typename Epilogue::State state{};
+    Work::template applyInParts<kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,
+                                                 int64_t(t % nTiles) * kBlockN, epilogue, state,
+                                                 group, warp, lane);
+    epilogue.finish(state, static_cast<int64_t>(t) * kMathWarps + warp);
+  }
 #endif
 }
 
@@ -230,6 +356,28 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
   if (configured != cudaSuccess) return configured;
   kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
            Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
+  return cudaGetLastError();
+}
+
+// persistentGemmKernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
+// depth, one block per multiprocessor (or per tile, if fewer).
+template <typename Cfg, int kStagingCols, typename Epilogue>
+cudaError_t launchPersistentGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
+                                 int64_t nTiles, int64_t depth, const Epilogue& epilogue) {
+  constexpr int kSmemBytes = kPersistentSmemBytes<Cfg, kStagingCols>;
+  auto* kernel = persistentGemmKernel<Cfg, kStagingCols, Epilogue>;
+  static const cudaError_t configured =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+  if (configured != cudaSuccess) return configured;
+  int device = 0, processors = 0;
+  cudaError_t status = cudaGetDevice(&device);
+  if (status == cudaSuccess)
+    status = cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device);
+  if (status != cudaSuccess) return status;
+  const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
+  kernel<<<static_cast<unsigned>(blocks), Cfg::kThreads, kSmemBytes>>>(
+      a, b, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles), static_cast<int>(nTiles),
+      epilogue);
   return cudaGetLastError();
 }
 

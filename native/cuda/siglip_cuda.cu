@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -263,6 +264,9 @@ using Bf16 = __nv_bfloat16;
 // (one warpgroup per 128 x 128 tile and two blocks per multiprocessor measured
 // slower: bench/gpu/NOTES.md, v8).
 using Logits = hopper::Config<256, false, false, 4, 2>;
+// The persistent candidate's ring: 3 stages, so that a staging buffer of 128
+// columns fits beside it.
+using PersistentLogits = hopper::Config<256, false, false, 3, 2>;
 // dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
 // tiles fill the waves.
 using DxGrads = hopper::Config<192, false, true, 4, 2>;
@@ -278,11 +282,32 @@ int64_t maxChunk() {
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
 }
 
-// SIGLIP_CUDA_EPILOGUE=lean: the logit kernels use LeanSigmoidEpilogue, a
-// candidate not yet checked on a device (bench/gpu/NOTES.md).
-bool leanEpilogue() {
-  const char* text = std::getenv("SIGLIP_CUDA_EPILOGUE");
-  return text != nullptr && std::strcmp(text, "lean") == 0;
+// Candidates for the logit pass not yet checked on a device, picked by
+// environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
+// SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue) and SIGLIP_CUDA_LOGITS=
+// persistent (3 stages, staging of 128 columns) or persistent-4stages (4
+// stages, 32 columns).
+enum class LogitKernel { kTiles, kPersistent3, kPersistent4 };
+
+// The value of `name`, one of `allowed` (the first is the default).
+int choice(const char* name, std::initializer_list<const char*> allowed) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return 0;
+  int index = 0;
+  std::string list;
+  for (const char* value : allowed) {
+    if (std::strcmp(text, value) == 0) return index;
+    list += (index++ == 0 ? "" : ", ") + std::string(value);
+  }
+  throw std::invalid_argument(std::string(name) + " must be one of " + list + " (got '" + text +
+                              "')");
+}
+
+bool leanEpilogue() { return choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1; }
+
+LogitKernel logitKernel() {
+  return static_cast<LogitKernel>(
+      choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages"}));
 }
 
 struct Plan {
@@ -314,16 +339,31 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
+template <typename Epilogue>
+cudaError_t launchLogitKernel(const CUtensorMap& xMap, const CUtensorMap& yMap, int64_t rowTiles,
+                              int64_t colTiles, int64_t dimK, const Epilogue& epilogue) {
+  switch (logitKernel()) {
+    case LogitKernel::kPersistent3:
+      return hopper::launchPersistentGemm<PersistentLogits, 128>(xMap, yMap, rowTiles, colTiles,
+                                                                 dimK, epilogue);
+    case LogitKernel::kPersistent4:
+      return hopper::launchPersistentGemm<Logits, 32>(xMap, yMap, rowTiles, colTiles, dimK,
+                                                      epilogue);
+    default:
+      return hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, epilogue);
+  }
+}
+
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
 // warp sums it wrote.
 int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
                      int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
-  const cudaError_t status =
-      leanEpilogue() ? hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK,
-                                                  LeanSigmoidEpilogue<Bf16>::from(sigmoid))
-                     : hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, sigmoid);
+  const cudaError_t status = leanEpilogue()
+                                 ? launchLogitKernel(xMap, yMap, rowTiles, colTiles, dimK,
+                                                     LeanSigmoidEpilogue<Bf16>::from(sigmoid))
+                                 : launchLogitKernel(xMap, yMap, rowTiles, colTiles, dimK, sigmoid);
   check(status, "logit tile launch (wgmma)");
   return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
