@@ -13,7 +13,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -190,21 +189,22 @@ struct TileWork {
   }
 
   // The tile's outputs to the epilogue through a staging buffer of kCols
-  // columns, one part after another, from column kCol0 on.
+  // columns, one part after another, from column kCol0 on; `barrier`: a named
+  // barrier for the Cfg::kMathThreads threads that share the staging.
   template <int kCols, int kCol0, typename Epilogue>
   __device__ __forceinline__ static void applyInParts(const Accumulators& acc, float* staging,
                                                       int64_t row0, int64_t col0,
                                                       const Epilogue& epilogue,
-                                                      typename Epilogue::State& state, int group,
-                                                      int warp, int lane) {
-    constexpr int kPitch = kCols + 8;      // rows 8 banks apart
-    namedBarrier<1, Cfg::kMathThreads>();  // every math warp is done reading the staging
+                                                      typename Epilogue::State& state, int barrier,
+                                                      int group, int warp, int lane) {
+    constexpr int kPitch = kCols + 8;              // rows 8 banks apart
+    namedBarrierSync(barrier, Cfg::kMathThreads);  // every warp is done reading the staging
     stage<kCol0, kCols, kPitch>(acc, staging, group, warp, lane);
-    namedBarrier<1, Cfg::kMathThreads>();
+    namedBarrierSync(barrier, Cfg::kMathThreads);
     applyRows<kCols, kPitch>(staging, row0, col0 + kCol0, epilogue, state, warp, lane);
     if constexpr (kCol0 + kCols < kBlockN)
-      applyInParts<kCols, kCol0 + kCols>(acc, staging, row0, col0, epilogue, state, group, warp,
-                                         lane);
+      applyInParts<kCols, kCol0 + kCols>(acc, staging, row0, col0, epilogue, state, barrier, group,
+                                         warp, lane);
   }
 };
 
@@ -248,64 +248,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   Work::template applyRows<Cfg::kBlockN, kPitch>(staging, m0, n0, epilogue, state, warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
-#endif
-}
-
-// The persistent form (a candidate for the logit pass, SIGLIP_CUDA_LOGITS):
-// one block per multiprocessor takes tiles t = blockIdx.x, + gridDim.x, ...
-// of the mTiles x nTiles grid, tile t at (t / nTiles, t % nTiles). Its staging
-// is a buffer of kStagingCols columns of its own instead of the ring, so the
-// copy warp, which runs through all the block's tiles, loads the next tile's
-// first stages while the math warps run the epilogue (in gemmKernel each tile
-// starts with an empty ring). Warp sums go to the same slots as gemmKernel's.
-template <typename Cfg, int kStagingCols>
-constexpr int kPersistentSmemBytes = Cfg::kStages* Cfg::kStageBytes +
-                                     kBlockM*(kStagingCols + 8) * 4 + 1024;
-
-template <typename Cfg, int kStagingCols, typename Epilogue>
-__global__ void __launch_bounds__(Cfg::kThreads, 1)
-    persistentGemmKernel(const __grid_constant__ CUtensorMap aMap,
-                         const __grid_constant__ CUtensorMap bMap, int kSteps, int mTiles,
-                         int nTiles, Epilogue epilogue) {
-  static_assert(Cfg::kMathGroups == 2 && Cfg::kBlockN % kStagingCols == 0 && kStagingCols % 16 == 0,
-                "two warpgroups per tile; whole fragments per staged part");
-  static_assert(kPersistentSmemBytes<Cfg, kStagingCols> <= 227 * 1024, "fits a multiprocessor");
-#if SIGLIP_HOPPER_DEVICE
-  using Work = TileWork<Cfg>;
-  constexpr int kBlockN = Cfg::kBlockN, kMathWarps = Work::kMathWarps;
-  extern __shared__ unsigned char rawSmem[];
-  unsigned char* smem = reinterpret_cast<unsigned char*>(
-      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
-  float* staging = reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes);
-  __shared__ alignas(8) uint64_t full[Cfg::kStages], empty[Cfg::kStages];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int tiles = mTiles * nTiles;
-  Work::initBarriers(full, empty);
-
-  if (warp == kMathWarps) {  // the copy warp: every k-step of every tile of the block
-    if (lane == 0) {
-      int step = 0;
-      for (int t = blockIdx.x; t < tiles; t += gridDim.x)
-        for (int k = 0; k < kSteps; ++k, ++step)
-          Work::load(smem, full, empty, step, &aMap, &bMap, k, t / nTiles * kBlockM,
-                     t % nTiles * kBlockN);
-    }
-    return;
-  }
-
-  const int group = warp / 4;
-  int step = 0;  // the ring position runs on across tiles, as the copy warp's
-  for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
-    typename Work::Accumulators acc;
-    Work::zero(acc);
-    for (int k = 0; k < kSteps; ++k, ++step)
-      Work::multiply(acc, smem, full, empty, step, group, lane);
-    typename Epilogue::State state{};
-    Work::template applyInParts<kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,
-                                                 int64_t(t % nTiles) * kBlockN, epilogue, state,
-                                                 group, warp, lane);
-    epilogue.finish(state, static_cast<int64_t>(t) * kMathWarps + warp);
-  }
 #endif
 }
 
@@ -356,28 +298,6 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
   if (configured != cudaSuccess) return configured;
   kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
            Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
-  return cudaGetLastError();
-}
-
-// persistentGemmKernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
-// depth, one block per multiprocessor (or per tile, if fewer).
-template <typename Cfg, int kStagingCols, typename Epilogue>
-cudaError_t launchPersistentGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
-                                 int64_t nTiles, int64_t depth, const Epilogue& epilogue) {
-  constexpr int kSmemBytes = kPersistentSmemBytes<Cfg, kStagingCols>;
-  auto* kernel = persistentGemmKernel<Cfg, kStagingCols, Epilogue>;
-  static const cudaError_t configured =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
-  if (configured != cudaSuccess) return configured;
-  int device = 0, processors = 0;
-  cudaError_t status = cudaGetDevice(&device);
-  if (status == cudaSuccess)
-    status = cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device);
-  if (status != cudaSuccess) return status;
-  const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
-  kernel<<<static_cast<unsigned>(blocks), Cfg::kThreads, kSmemBytes>>>(
-      a, b, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles), static_cast<int>(nTiles),
-      epilogue);
   return cudaGetLastError();
 }
 

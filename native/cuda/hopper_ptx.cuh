@@ -109,6 +109,15 @@ __device__ inline void namedBarrier() {
   asm volatile("bar.sync %0, %1;\n" ::"n"(kId), "n"(kThreads) : "memory");
 }
 
+// The same with the barrier chosen at run time; namedBarrierArrive signals
+// without waiting (the waiting side calls namedBarrierSync with the same count).
+__device__ inline void namedBarrierSync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ inline void namedBarrierArrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
 // Orders this thread's shared-memory accesses with the copy engine's and the
 // tensor cores' (the async proxy).
 __device__ inline void fenceAsyncShared() {

@@ -22,6 +22,7 @@
 
 #include "epilogues.cuh"
 #include "hopper_gemm.cuh"
+#include "hopper_persistent.cuh"
 #include "siglip_cuda.h"
 #include "tile_gemm.cuh"
 
@@ -267,6 +268,9 @@ using Logits = hopper::Config<256, false, false, 4, 2>;
 // The persistent candidate's ring: 3 stages, so that a staging buffer of 128
 // columns fits beside it.
 using PersistentLogits = hopper::Config<256, false, false, 3, 2>;
+// The ping-pong candidate: 128 x 128 tiles per warpgroup, 4 stages, staging of
+// 64 columns per warpgroup.
+using PingPongLogits = hopper::PingPong<128, 4, 64>;
 // dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
 // tiles fill the waves.
 using DxGrads = hopper::Config<192, false, true, 4, 2>;
@@ -285,9 +289,8 @@ int64_t maxChunk() {
 // Candidates for the logit pass not yet checked on a device, picked by
 // environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
 // SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue) and SIGLIP_CUDA_LOGITS=
-// persistent (3 stages, staging of 128 columns) or persistent-4stages (4
-// stages, 32 columns).
-enum class LogitKernel { kTiles, kPersistent3, kPersistent4 };
+// persistent, persistent-4stages or pingpong (hopper_persistent.cuh).
+enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong };
 
 // The value of `name`, one of `allowed` (the first is the default).
 int choice(const char* name, std::initializer_list<const char*> allowed) {
@@ -307,7 +310,7 @@ bool leanEpilogue() { return choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"})
 
 LogitKernel logitKernel() {
   return static_cast<LogitKernel>(
-      choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages"}));
+      choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages", "pingpong"}));
 }
 
 struct Plan {
@@ -339,33 +342,40 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
+// Y is read in boxes as wide as the kernel's tiles.
 template <typename Epilogue>
-cudaError_t launchLogitKernel(const CUtensorMap& xMap, const CUtensorMap& yMap, int64_t rowTiles,
-                              int64_t colTiles, int64_t dimK, const Epilogue& epilogue) {
+cudaError_t launchLogitKernel(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
+                              int64_t rowTiles, int64_t colsPadded, const Epilogue& epilogue) {
+  auto yMap = [&](int tileCols) { return hopper::tileMap(yOp, dimK, colsPadded, tileCols); };
+  constexpr int kWide = Logits::kBlockN, kNarrow = PingPongLogits::kBlockN;
   switch (logitKernel()) {
     case LogitKernel::kPersistent3:
-      return hopper::launchPersistentGemm<PersistentLogits, 128>(xMap, yMap, rowTiles, colTiles,
-                                                                 dimK, epilogue);
+      return hopper::launchPersistentGemm<hopper::Persistent<PersistentLogits, 128>>(
+          xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK, epilogue);
     case LogitKernel::kPersistent4:
-      return hopper::launchPersistentGemm<Logits, 32>(xMap, yMap, rowTiles, colTiles, dimK,
-                                                      epilogue);
+      return hopper::launchPersistentGemm<hopper::Persistent<Logits, 32>>(
+          xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK, epilogue);
+    case LogitKernel::kPingPong:
+      return hopper::launchPingPongGemm<PingPongLogits>(xMap, yMap(kNarrow), rowTiles,
+                                                        colsPadded / kNarrow, dimK, epilogue);
     default:
-      return hopper::launchGemm<Logits>(xMap, yMap, rowTiles, colTiles, dimK, epilogue);
+      return hopper::launchGemm<Logits>(xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK,
+                                        epilogue);
   }
 }
 
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
-// warp sums it wrote.
+// warp sums it wrote: 8 per 128 x 256 tile (4 per 128 x 128 tile of the
+// ping-pong kernel: the same number).
 int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
                      int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
-  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
-  const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
-  const cudaError_t status = leanEpilogue()
-                                 ? launchLogitKernel(xMap, yMap, rowTiles, colTiles, dimK,
-                                                     LeanSigmoidEpilogue<Bf16>::from(sigmoid))
-                                 : launchLogitKernel(xMap, yMap, rowTiles, colTiles, dimK, sigmoid);
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM;
+  const cudaError_t status =
+      leanEpilogue() ? launchLogitKernel(xMap, yOp, dimK, rowTiles, colsPadded,
+                                         LeanSigmoidEpilogue<Bf16>::from(sigmoid))
+                     : launchLogitKernel(xMap, yOp, dimK, rowTiles, colsPadded, sigmoid);
   check(status, "logit tile launch (wgmma)");
-  return rowTiles * colTiles * (Logits::kMathThreads / 32);
+  return rowTiles * (colsPadded / Logits::kBlockN) * (Logits::kMathThreads / 32);
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
