@@ -27,7 +27,14 @@ gzip -f "$OUT_DIR/sass.txt"
 # Optional kernel variants, VARIANTS="A B ...", each a comma-separated list of
 # SIGLIP_CUDA_* settings (e.g. SIGLIP_CUDA_MAX_CHUNK=8192, SIGLIP_CUDA_GEMM=wmma),
 # checked and timed in its own process; the fastest correct one at N = 65536
-# then gets the full check below.
+# then gets the full check below. VARIANTS=candidates: the logit-pass
+# candidates not yet measured (bench/gpu/NOTES.md), with the shipped kernel.
+if [[ "${VARIANTS:-}" == candidates ]]; then
+  VARIANTS="SIGLIP_CUDA_LOGITS=tiles SIGLIP_CUDA_EPILOGUE=lean"
+  for logits in persistent persistent-4stages pingpong; do
+    VARIANTS+=" SIGLIP_CUDA_LOGITS=$logits SIGLIP_CUDA_LOGITS=$logits,SIGLIP_CUDA_EPILOGUE=lean"
+  done
+fi
 : > "$OUT_DIR/variants.log"
 for variant in ${VARIANTS:-}; do
   echo "== variant $variant" | tee -a "$OUT_DIR/variants.log"

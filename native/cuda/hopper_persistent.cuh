@@ -5,7 +5,9 @@
 // starts with an empty ring and ends with the tensor cores waiting for its
 // epilogue. Block b takes tiles t = b, b + gridDim.x, ... of the mTiles x
 // nTiles grid, tile t at (t / nTiles, t % nTiles); warp sums go to slot
-// t * (warps per tile) + warp, as in gemmKernel.
+// t * (warps per tile) + warp, as in gemmKernel. bench/gpu/pipeline_model.py
+// replays the barrier protocol of these kernels and of gemmKernel under random
+// schedules (CI runs it): keep the two in step.
 #pragma once
 
 #include <algorithm>
