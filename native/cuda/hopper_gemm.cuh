@@ -80,8 +80,8 @@ struct Config {
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
 };
 
-// A block's work on one output tile, in the pieces that gemmKernel and
-// persistentGemmKernel share.
+// A block's work on one output tile, in the pieces that gemmKernel and the
+// kernels of hopper_persistent.cuh share.
 template <typename Cfg>
 struct TileWork {
   static constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN;
