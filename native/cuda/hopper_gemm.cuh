@@ -44,6 +44,20 @@ struct OperandTile {
     }
   }
 
+  // The boxes of this CTA's share of an MN-major tile (box i is rank i %
+  // kCluster's), each delivered to every CTA of the cluster.
+  template <int kCluster>
+  __device__ __forceinline__ static void loadShare(unsigned char* dst, const CUtensorMap* map,
+                                                   uint64_t* bar, int32_t k0, int32_t row0,
+                                                   uint32_t rank) {
+    static_assert(kMnMajor && kRows / 64 >= kCluster, "a box or more per CTA");
+#pragma unroll
+    for (int i = 0; i < kRows / 64; ++i)
+      if (i % kCluster == static_cast<int>(rank))
+        tensorLoadMulticast(dst + i * kBoxBytes, map, bar, row0 + 64 * i, k0,
+                            static_cast<uint16_t>((1 << kCluster) - 1));
+  }
+
   // The 16-deep step kk of the rows starting at `tile`.
   __device__ __forceinline__ static uint64_t descriptor(const unsigned char* tile, int kk) {
     if constexpr (kMnMajor)
@@ -58,9 +72,15 @@ struct OperandTile {
 // warpgroup takes all 128 rows (two 64-row fragments) and two blocks share a
 // multiprocessor, so that one block's epilogue overlaps the other's products;
 // measured slower (bench/gpu/NOTES.md, v8), kept to remeasure other shapes.
-template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_>
+// kCluster = 2 (a candidate, SIGLIP_CUDA_GRADS=cluster): pairs of CTAs along M
+// share the B tile, each loading half its boxes for both (TMA multicast), so
+// that each reads less from L2; both must release a stage before either loads
+// into it again.
+template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_,
+          int kCluster_ = 1>
 struct Config {
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kMathGroups = kMathGroups_;
+  static constexpr int kCluster = kCluster_;
   static constexpr bool kAMnMajor = kAMnMajor_, kBMnMajor = kBMnMajor_;
   static constexpr int kFragments = 2 / kMathGroups;  // 64-row fragments per warpgroup
   static constexpr int kMathThreads = 128 * kMathGroups;
@@ -78,6 +98,8 @@ struct Config {
   static_assert(kBlockM * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
   static_assert(kBlockN % 8 == 0 && kBlockN / 8 <= 32, "a warp covers a row, 8 columns a lane");
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
+  static_assert(kCluster == 1 || (kCluster == 2 && kBMnMajor && kMathGroups == 2),
+                "pairs share MN-major B boxes");
 };
 
 // A block's work on one output tile, in the pieces that gemmKernel and the
@@ -97,21 +119,35 @@ struct TileWork {
     const int s = step % kStages;
     if (step >= kStages) barrierWait(&empty[s], (step / kStages - 1) & 1);
     unsigned char* stage = smem + s * Cfg::kStageBytes;
-    barrierExpectBytes(&full[s], Cfg::kStageBytes);
+    barrierExpectBytes(&full[s], Cfg::kStageBytes);  // own A, all of B
     Cfg::A::load(stage, aMap, &full[s], k * kBlockK, m0);
-    Cfg::B::load(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK, n0);
+    if constexpr (Cfg::kCluster > 1)
+      Cfg::B::template loadShare<Cfg::kCluster>(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK,
+                                                n0, clusterRank());
+    else
+      Cfg::B::load(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK, n0);
   }
 
-  // full[s]: stage s has landed; empty[s]: every math warp is done with it.
+  // full[s]: stage s has landed; empty[s]: every math warp (of the cluster)
+  // is done with it.
   __device__ __forceinline__ static void initBarriers(uint64_t* full, uint64_t* empty) {
     if (threadIdx.x == 0) {
       for (int s = 0; s < kStages; ++s) {
         barrierInit(&full[s], 1);
-        barrierInit(&empty[s], kMathWarps);
+        barrierInit(&empty[s], kMathWarps * Cfg::kCluster);
       }
       barrierInitFence();
     }
     __syncthreads();
+    if constexpr (Cfg::kCluster > 1) clusterSync();  // the peer's barriers are ready
+  }
+
+  // Before a CTA of a cluster exits: its peer may still arrive on its barriers.
+  __device__ __forceinline__ static void leaveCluster() {
+    if constexpr (Cfg::kCluster > 1) {
+      __syncwarp();
+      clusterSync();
+    }
   }
 
   __device__ __forceinline__ static void zero(Accumulators& acc) {
@@ -141,7 +177,10 @@ struct TileWork {
             acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
     wgmmaCommit();
     wgmmaWait<0>();
-    if (lane == 0) barrierArrive(&empty[s]);
+    if (lane == 0) {
+      barrierArrive(&empty[s]);
+      if constexpr (Cfg::kCluster > 1) barrierArriveInCluster(&empty[s], clusterRank() ^ 1);
+    }
   }
 
   // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`
@@ -177,10 +216,11 @@ struct TileWork {
     constexpr int kLanesPerRow = kCols / 8, kRowsPerPass = 32 / kLanesPerRow;
     static_assert(kCols % 8 == 0 && kLanesPerRow <= 32, "a row fits a warp");
     if (lane >= kRowsPerPass * kLanesPerRow) return;
+    // (With a row per pass, lane < kLanesPerRow: no division.)
+    const int rowInPass = kRowsPerPass == 1 ? 0 : lane / kLanesPerRow;
+    const int c = (kRowsPerPass == 1 ? lane : lane % kLanesPerRow) * 8;
 #pragma unroll 1
-    for (int r = warp * kRowsPerPass + lane / kLanesPerRow; r < kBlockM;
-         r += kMathWarps * kRowsPerPass) {
-      const int c = lane % kLanesPerRow * 8;
+    for (int r = warp * kRowsPerPass + rowInPass; r < kBlockM; r += kMathWarps * kRowsPerPass) {
       const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + c);
       const float4 low = from[0], high = from[1];
       const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
@@ -228,6 +268,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   if (warp == kMathWarps) {  // the copy warp, after the math warpgroups
     if (lane == 0)
       for (int k = 0; k < kSteps; ++k) Work::load(smem, full, empty, k, &aMap, &bMap, k, m0, n0);
+    Work::leaveCluster();
     return;
   }
 
@@ -248,6 +289,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   Work::template applyRows<Cfg::kBlockN, kPitch>(staging, m0, n0, epilogue, state, warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
+  Work::leaveCluster();
 #endif
 }
 
@@ -296,9 +338,28 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
-  kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
-           Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
-  return cudaGetLastError();
+  if constexpr (Cfg::kCluster == 1) {
+    kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
+             Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
+    return cudaGetLastError();
+  } else {
+    // Whole clusters along M: a spare CTA reads zeros past A's edge and its
+    // epilogue writes nothing.
+    const int64_t clusters = (mTiles + Cfg::kCluster - 1) / Cfg::kCluster;
+    cudaLaunchConfig_t config{};
+    config.gridDim =
+        dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(clusters * Cfg::kCluster));
+    config.blockDim = dim3(Cfg::kThreads);
+    config.dynamicSmemBytes = Cfg::kSmemBytes;
+    cudaLaunchAttribute cluster{};
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = 1;
+    cluster.val.clusterDim.y = Cfg::kCluster;
+    cluster.val.clusterDim.z = 1;
+    config.attrs = &cluster;
+    config.numAttrs = 1;
+    return cudaLaunchKernelEx(&config, kernel, a, b, static_cast<int>(depth / kBlockK), epilogue);
+  }
 }
 
 }  // namespace siglip::cuda::hopper

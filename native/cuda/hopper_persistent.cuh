@@ -43,7 +43,7 @@ struct PingPong {
   // TileWork's view: one warpgroup per tile.
   using Tile = PingPong;
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kFragments = 2;
-  static constexpr int kMathThreads = 128;
+  static constexpr int kMathThreads = 128, kCluster = 1;
   static constexpr bool kAMnMajor = false, kBMnMajor = false;
   using A = OperandTile<kBlockM, false>;
   using B = OperandTile<kBlockN, false>;

@@ -275,6 +275,9 @@ using PingPongLogits = hopper::PingPong<128, 4, 64>;
 // tiles fill the waves.
 using DxGrads = hopper::Config<192, false, true, 4, 2>;
 using DyGrads = hopper::Config<192, true, true, 4, 2>;
+// The cluster candidate: pairs of row tiles share the B tile (Y or X columns).
+using DxGradsPairs = hopper::Config<192, false, true, 4, 2, 2>;
+using DyGradsPairs = hopper::Config<192, true, true, 4, 2, 2>;
 constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
 constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
@@ -288,8 +291,9 @@ int64_t maxChunk() {
 
 // Candidates for the logit pass not yet checked on a device, picked by
 // environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
-// SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue) and SIGLIP_CUDA_LOGITS=
-// persistent, persistent-4stages or pingpong (hopper_persistent.cuh).
+// SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue), SIGLIP_CUDA_LOGITS=
+// persistent, persistent-4stages or pingpong (hopper_persistent.cuh), and for
+// the dX and dY kernels SIGLIP_CUDA_GRADS=cluster (Config's kCluster).
 enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong };
 
 // The value of `name`, one of `allowed` (the first is the default).
@@ -307,6 +311,8 @@ int choice(const char* name, std::initializer_list<const char*> allowed) {
 }
 
 bool leanEpilogue() { return choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1; }
+
+bool gradClusters() { return choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster"}) == 1; }
 
 LogitKernel logitKernel() {
   return static_cast<LogitKernel>(
@@ -378,24 +384,35 @@ int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int
   return rowTiles * (colsPadded / Logits::kBlockN) * (Logits::kMathThreads / 32);
 }
 
-// dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
-                 int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
-                 const AccumulateEpilogue& dyOut) {
+// dX[rows] += G Y and dY[cols] += G^T X for one chunk, with the kernels of
+// configurations Dx and Dy.
+template <typename Dx, typename Dy>
+void launchGradKernels(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
+                       int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
+                       const AccumulateEpilogue& dyOut) {
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
   const CUtensorMap yColumns = hopper::tileMap(yOp, dimK, colsPadded, 64);
-  check(hopper::launchGemm<DxGrads>(gRows, yColumns, rowsPadded / hopper::kBlockM,
-                                    (dim + DxGrads::kBlockN - 1) / DxGrads::kBlockN, colsPadded,
-                                    dxOut),
+  check(hopper::launchGemm<Dx>(gRows, yColumns, rowsPadded / hopper::kBlockM,
+                               (dim + Dx::kBlockN - 1) / Dx::kBlockN, colsPadded, dxOut),
         "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
   const CUtensorMap xColumns = hopper::tileMap(xOp, dimK, rowsPadded, 64);
-  check(hopper::launchGemm<DyGrads>(gColumns, xColumns, colsPadded / hopper::kBlockM,
-                                    (dim + DyGrads::kBlockN - 1) / DyGrads::kBlockN, rowsPadded,
-                                    dyOut),
+  check(hopper::launchGemm<Dy>(gColumns, xColumns, colsPadded / hopper::kBlockM,
+                               (dim + Dy::kBlockN - 1) / Dy::kBlockN, rowsPadded, dyOut),
         "dY tile launch (wgmma)");
+}
+
+void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
+                 int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
+                 const AccumulateEpilogue& dyOut) {
+  if (gradClusters())
+    launchGradKernels<DxGradsPairs, DyGradsPairs>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded,
+                                                  dxOut, dyOut);
+  else
+    launchGradKernels<DxGrads, DyGrads>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded, dxOut,
+                                        dyOut);
 }
 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
