@@ -62,20 +62,25 @@ class NamedBarrier:
 
 
 class Block:
-    """Shared state of one thread block: barriers, ring slots, staging."""
+    """Shared state of one thread block (a CTA): barriers, ring slots, staging."""
 
-    def __init__(self, stages, empty_count, math_warps):
+    def __init__(self, rank, stages, empty_count):
+        self.rank = rank
         self.full = [MBarrier(1) for _ in range(stages)]
         self.empty = [MBarrier(empty_count) for _ in range(stages)]
-        self.slot = [None] * stages  # the step whose data a stage holds
+        self.slot = [dict() for _ in range(stages)]  # part -> the step whose data a stage holds
         self.readers = [set() for _ in range(stages)]  # warps that have not released it
         self.named = {}
         self.staging = {}  # (buffer, warp) -> tag of what that warp staged
-        self.copies = []  # copies in flight: (stage, step)
-        self.math_warps = math_warps
+        self.incoming = 0  # copies in flight into this block
+        self.exited = False
 
     def named_barrier(self, ident):
         return self.named.setdefault(ident, NamedBarrier())
+
+
+B_BOXES, BOX_BYTES = 3, 1000  # B's boxes (e.g. 192 columns in boxes of 64), and A's bytes
+PARTS = ["A"] + [f"B{i}" for i in range(B_BOXES)]
 
 
 # Each warp is a generator of actions: ("wait", predicate) blocks until the
@@ -85,69 +90,78 @@ def wait_mbar(bar, parity):
     return ("wait", lambda: bar.passes(parity))
 
 
-def bar_sync(block, ident, warps):
-    nb = block.named_barrier(ident)
-
+def bar_sync(barrier, warps):
     def arrive():
-        state["target"] = nb.generation + 1
-        nb.arrive(warps)
+        state["target"] = barrier.generation + 1
+        barrier.arrive(warps)
 
     state = {}
     yield ("do", arrive)
-    yield ("wait", lambda: nb.generation >= state["target"])
+    yield ("wait", lambda: barrier.generation >= state["target"])
 
 
-def bar_arrive(block, ident, warps):
-    yield ("do", lambda: block.named_barrier(ident).arrive(warps))
-
-
-def copy_warp(block, tile_list, k_steps, stages, stage_bytes):
+def copy_warp(cluster, me, tile_list, k_steps, stages, engine):
+    """The copy warp: its own A, and the B boxes of its rank (box i: rank i %
+    cluster size), multicast to every block of the cluster."""
     step = 0
     for _t in tile_list:
         for _k in range(k_steps):
             s = step % stages
             if step >= stages:
-                yield wait_mbar(block.empty[s], (step // stages - 1) & 1)
+                yield wait_mbar(me.empty[s], (step // stages - 1) & 1)
 
             def issue(s=s, step=step):
-                if block.readers[s]:
-                    raise ModelError(f"copy of step {step} into stage {s} still read by {sorted(block.readers[s])}")
-                block.full[s].arrive(tx=stage_bytes)
-                block.copies.append((s, step))
+                me.full[s].arrive(tx=(1 + B_BOXES) * BOX_BYTES)
+                copies = [(me, "A")] + [(dest, f"B{i}") for i in range(B_BOXES)
+                                        if i % len(cluster) == me.rank for dest in cluster]
+                for dest, part in copies:
+                    if dest.exited:
+                        raise ModelError(f"block {me.rank} copies into exited block {dest.rank}")
+                    if dest.readers[s]:
+                        raise ModelError(f"copy of step {step} into stage {s} of block {dest.rank} "
+                                         f"still read by {sorted(dest.readers[s])}")
+                    dest.incoming += 1
+                    engine.append((dest, s, step, part))
 
             yield ("do", issue)
             step += 1
 
 
-def multiply(block, warp, step, stages):
+def multiply(cluster, me, warp, step, stages, remote_release=True):
     s = step % stages
-    yield wait_mbar(block.full[s], (step // stages) & 1)
+    yield wait_mbar(me.full[s], (step // stages) & 1)
 
     def read():
-        if block.slot[s] != step:
-            raise ModelError(f"warp {warp} read stage {s} for step {step} but it holds step {block.slot[s]}")
-        block.readers[s].add(warp)
+        held = {part: me.slot[s].get(part) for part in PARTS}
+        if any(v != step for v in held.values()):
+            raise ModelError(f"warp {warp} of block {me.rank} read stage {s} for step {step} but it holds {held}")
+        me.readers[s].add(warp)
 
     yield ("do", read)
 
     def release():  # after wgmma.wait_group 0: the stage has been read
-        block.readers[s].discard(warp)
-        block.empty[s].arrive()
+        me.readers[s].discard(warp)
+        me.empty[s].arrive()
+        for peer in cluster:
+            if peer is not me and remote_release:
+                if peer.exited:
+                    raise ModelError(f"block {me.rank} arrives on exited block {peer.rank}")
+                peer.empty[s].arrive()
 
     yield ("do", release)
 
 
 def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True, ring_staging=False):
     if sync_first:
-        yield from bar_sync(block, barrier, warps)
+        yield from bar_sync(block.named_barrier(barrier), warps)
 
     def write():
-        if ring_staging and block.copies:
+        if ring_staging and block.incoming:
             raise ModelError(f"warp {warp} stages into the ring while copies are in flight")
         block.staging[(buffer, warp)] = tag
 
     yield ("do", write)
-    yield from bar_sync(block, barrier, warps)
+    yield from bar_sync(block.named_barrier(barrier), warps)
 
     def read():
         for peer in peers:
@@ -158,72 +172,88 @@ def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True
     yield ("do", read)
 
 
-def tile_kernel_warp(block, warp, k_steps, stages):  # gemmKernel: one tile, staging in the ring
+def tile_kernel_warp(cluster, me, warp, k_steps, stages, broken=None):
+    """gemmKernel: one tile, staging in the ring."""
     for k in range(k_steps):
-        yield from multiply(block, warp, k, stages)
-    yield from staged_part(block, warp, 0, range(8), ("tile", 0), 1, 8, ring_staging=True)
+        yield from multiply(cluster, me, warp, k, stages, broken != "local-release")
+    yield from staged_part(me, warp, 0, range(8), ("tile", 0), 1, 8, ring_staging=True)
 
 
-def persistent_warp(block, warp, tile_list, k_steps, stages, parts, broken=None):
+def persistent_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None):
     step = 0
     for t in tile_list:
         for _k in range(k_steps):
-            yield from multiply(block, warp, step, stages)
+            yield from multiply(cluster, me, warp, step, stages)
             step += 1
         for part in range(parts):
-            yield from staged_part(block, warp, 0, range(8), (t, part), 1, 8,
+            yield from staged_part(me, warp, 0, range(8), (t, part), 1, 8,
                                    sync_first=broken != "no-staging-barrier")
 
 
-def ping_pong_warp(block, warp, tile_list, k_steps, stages, parts, broken=None):
+def ping_pong_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None):
     group = warp // 4
     peers = range(4 * group, 4 * group + 4)
     for i in range(group, len(tile_list), 2):
         if i > 0 and broken != "no-turns":
-            yield from bar_sync(block, 3 + group, 8)
+            yield from bar_sync(me.named_barrier(3 + group), 8)
         for k in range(k_steps):
-            yield from multiply(block, warp, i * k_steps + k, stages)
+            yield from multiply(cluster, me, warp, i * k_steps + k, stages)
         if i + 1 < len(tile_list) and broken != "no-turns":
-            yield from bar_arrive(block, 3 + (1 - group), 8)
+            yield ("do", lambda: me.named_barrier(3 + (1 - group)).arrive(8))
         for part in range(parts):
-            yield from staged_part(block, warp, group, peers, (tile_list[i], part), 1 + group, 4)
+            yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4)
+
+
+def then_leave(warp_program, cluster_barrier, warps):
+    """A warp of a cluster kernel: its program, then the cluster barrier."""
+    yield from warp_program
+    yield from bar_sync(cluster_barrier, warps)
 
 
 def simulate(kernel, k_steps, stages, tiles, rng, broken=None):
-    """Runs one block's schedule to the end; raises ModelError on a violation."""
+    """Runs one cluster's (or block's) schedule to the end; raises ModelError on a violation."""
     parts = 2
-    if kernel == "tiles":
-        tile_list, empty_count, math = [0], 8, 8
-    elif kernel == "persistent":
-        tile_list, empty_count, math = list(range(tiles)), 8, 8
-    else:
-        tile_list, empty_count, math = list(range(tiles)), 4, 8
+    size = 2 if kernel == "cluster" else 1
+    tile_list = [0] if kernel in ("tiles", "cluster") else list(range(tiles))
+    empty_count = (4 if kernel == "pingpong" else 8) * size
     if broken == "empty-count":
-        empty_count = 8 if empty_count == 4 else 4
-    block = Block(stages, empty_count, math)
-    actors = {"copy": copy_warp(block, tile_list, k_steps, stages, 1000)}
-    for w in range(math):
-        if kernel == "tiles":
-            actors[w] = tile_kernel_warp(block, w, k_steps, stages)
-        elif kernel == "persistent":
-            actors[w] = persistent_warp(block, w, tile_list, k_steps, stages, parts, broken)
-        else:
-            actors[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, broken)
+        empty_count = 8 if kernel == "pingpong" else empty_count // 2
+    cluster = [Block(rank, stages, empty_count) for rank in range(size)]
+    engine = []
+    cluster_barrier = NamedBarrier()
+    actors, owner = {}, {}
+    for block in cluster:
+        programs = {"copy": copy_warp(cluster, block, tile_list, k_steps, stages, engine)}
+        for w in range(8):
+            if kernel in ("tiles", "cluster"):
+                programs[w] = tile_kernel_warp(cluster, block, w, k_steps, stages, broken)
+            elif kernel == "persistent":
+                programs[w] = persistent_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken)
+            else:
+                programs[w] = ping_pong_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken)
+        for name, program in programs.items():
+            if size > 1 and broken != "no-cluster-sync":
+                program = then_leave(program, cluster_barrier, 9 * size)
+            actors[(block.rank, name)] = program
+            owner[(block.rank, name)] = block
     current = {}
     for name, gen in actors.items():
         first = next(gen, None)
         if first is not None:
             current[name] = first
-    while current or block.copies:
+    while current or engine:
         ready = [n for n, a in current.items() if a[0] == "do" or a[1]()]
-        choices = ready + (["engine"] if block.copies else [])
+        choices = ready + (["engine"] if engine else [])
         if not choices:
             raise ModelError("deadlock: " + ", ".join(str(n) for n in current))
         pick = rng.choice(choices)
         if pick == "engine":  # a copy lands (in any order)
-            s, step = block.copies.pop(rng.randrange(len(block.copies)))
-            block.slot[s] = step
-            block.full[s].complete_tx(1000)
+            dest, s, step, part = engine.pop(rng.randrange(len(engine)))
+            if dest.exited:
+                raise ModelError(f"a copy lands in exited block {dest.rank}")
+            dest.slot[s][part] = step
+            dest.incoming -= 1
+            dest.full[s].complete_tx(BOX_BYTES)
             continue
         action = current[pick]
         if action[0] == "do":
@@ -231,6 +261,9 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None):
         following = next(actors[pick], None)
         if following is None:
             del current[pick]
+            block = owner[pick]
+            if not any(owner[n] is block for n in current):
+                block.exited = True
         else:
             current[pick] = following
 
@@ -239,17 +272,23 @@ def main():
     rng = random.Random(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
     shapes = [(k, s, t) for k in (1, 2, 3, 5, 12) for s in (3, 4) for t in (1, 2, 3, 5)]
     runs = 0
-    for kernel in ("tiles", "persistent", "pingpong"):
+    for kernel in ("tiles", "cluster", "persistent", "pingpong"):
         for k_steps, stages, tiles in shapes:
+            if kernel in ("tiles", "cluster") and tiles > 1:
+                continue  # one tile per block
             for _ in range(40):
                 simulate(kernel, k_steps, stages, tiles, rng)
                 runs += 1
-    print(f"pipeline model: {runs} random schedules of gemmKernel, persistent and ping-pong: no violation")
+    print(f"pipeline model: {runs} random schedules of gemmKernel (alone and in 2-CTA clusters), "
+          "persistent and ping-pong: no violation")
 
     # The checks must catch broken protocols.
     for kernel, broken, shape in (("pingpong", "no-turns", (12, 4, 5)), ("pingpong", "empty-count", (12, 4, 3)),
                                   ("persistent", "no-staging-barrier", (3, 3, 3)),
-                                  ("persistent", "empty-count", (12, 4, 2))):
+                                  ("persistent", "empty-count", (12, 4, 2)),
+                                  ("cluster", "empty-count", (12, 4, 1)),
+                                  ("cluster", "local-release", (12, 4, 1)),
+                                  ("cluster", "no-cluster-sync", (5, 4, 1))):
         caught = None
         for _ in range(200):
             try:
