@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C++ core and its tests with AddressSanitizer + UBSan (plain cmake,
 # no Node) and runs them once per instruction set of the tile kernels that
-# this CPU runs (SIGLIP_ISA).
+# this CPU runs (SIGLIP_ISA); where nvcc is found, also the CUDA kernels'
+# epilogue hand-over as host code (no GPU needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGLIP_SANITIZE=ON -DSIGLIP_CUDA=OFF > /dev/null
@@ -10,3 +11,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 for isa in $(./build-asan/siglip_core_test --instruction-sets); do
   SIGLIP_ISA="$isa" ./build-asan/siglip_core_test
 done
+
+# The CUDA kernels' epilogue hand-over, as host code (nvcc needed, no GPU).
+if command -v nvcc > /dev/null; then
+  cmake -S . -B build-cuda-tests -DCMAKE_BUILD_TYPE=Release -DSIGLIP_CUDA=ON > /dev/null
+  cmake --build build-cuda-tests --target siglip_cuda_layout_test > /dev/null
+  ./build-cuda-tests/siglip_cuda_layout_test
+fi

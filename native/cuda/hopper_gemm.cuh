@@ -183,13 +183,16 @@ struct TileWork {
     }
   }
 
+  // stage and applyRows are host code too: native/tests/cuda_layout_test.cu
+  // checks on the CPU that together they deliver every output exactly once.
+
   // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`
   // (rows kPitch floats apart). Fragment layout of wgmma D: warp w of a group
   // holds rows 16w + lane / 4 and + 8 of a fragment, acc[i] columns 16i +
   // 2 (lane % 4) + {0, 1} and + 8.
   template <int kCol0, int kCols, int kPitch>
-  __device__ __forceinline__ static void stage(const Accumulators& acc, float* staging, int group,
-                                               int warp, int lane) {
+  __host__ __device__ __forceinline__ static void stage(const Accumulators& acc, float* staging,
+                                                        int group, int warp, int lane) {
 #pragma unroll
     for (int f = 0; f < kFragments; ++f)
 #pragma unroll
@@ -208,11 +211,12 @@ struct TileWork {
   // The staged 128 x kCols outputs to the epilogue, 8 consecutive columns per
   // lane and kCols / 8 lanes per row (coalesced G stores and dX/dY updates)
   // in a rolled loop. (row0, col0): the staging's origin in the output.
+#pragma nv_exec_check_disable  // the host test's epilogue is host code
   template <int kCols, int kPitch, typename Epilogue>
-  __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0, int64_t col0,
-                                                   const Epilogue& epilogue,
-                                                   typename Epilogue::State& state, int warp,
-                                                   int lane) {
+  __host__ __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0,
+                                                            int64_t col0, const Epilogue& epilogue,
+                                                            typename Epilogue::State& state,
+                                                            int warp, int lane) {
     constexpr int kLanesPerRow = kCols / 8, kRowsPerPass = 32 / kLanesPerRow;
     static_assert(kCols % 8 == 0 && kLanesPerRow <= 32, "a row fits a warp");
     if (lane >= kRowsPerPass * kLanesPerRow) return;

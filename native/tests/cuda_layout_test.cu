@@ -1,0 +1,101 @@
+// The Hopper kernels' epilogue hand-over, run on the CPU (no GPU needed):
+// every math thread's accumulators, laid out as wgmma leaves them, go through
+// TileWork::stage and TileWork::applyRows part after part, for each kernel
+// configuration the pass or a candidate uses, and every output of the tile
+// must reach the epilogue exactly once, with its own value.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../cuda/hopper_gemm.cuh"
+#include "../cuda/hopper_persistent.cuh"
+
+namespace {
+
+using namespace siglip::cuda::hopper;
+
+int failed = 0;
+
+void expect(bool ok, const std::string& what) {
+  std::printf("%s: %s\n", ok ? "ok" : "FAIL", what.c_str());
+  failed += !ok;
+}
+
+float encode(int row, int col) { return static_cast<float>(row * 1000 + col); }
+
+// Records what the epilogue receives.
+struct Recorder {
+  struct State {};
+  int cols;
+  std::vector<int>* seen;  // times each output arrived
+  int* wrong;              // outputs that arrived with another output's value
+
+  template <int kWidth>
+  void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
+    for (int q = 0; q < kWidth; ++q) {
+      ++(*seen)[row * cols + col + q];
+      *wrong += v[q] != encode(static_cast<int>(row), static_cast<int>(col + q));
+    }
+  }
+};
+
+// One tile of Cfg, its staging taken kCols columns at a time, by `groups`
+// warpgroups of Cfg::kMathThreads / 128 ... (cooperative: warps 0..7 and
+// groups 0, 1; ping-pong: one warpgroup owns the tile: warps 0..3, group 0).
+template <typename Cfg, int kCols, int kCol0 = 0>
+void handOver(std::vector<float>& staging, const Recorder& recorder, int groups) {
+  using Work = TileWork<Cfg>;
+  constexpr int kPitch = kCols + 8;
+  std::fill(staging.begin(), staging.end(), -1.0f);
+  for (int group = 0; group < groups; ++group)
+    for (int groupWarp = 0; groupWarp < 4; ++groupWarp)
+      for (int lane = 0; lane < 32; ++lane) {
+        typename Work::Accumulators acc;
+        for (int f = 0; f < Cfg::kFragments; ++f)
+          for (int i = 0; i < Cfg::kBlockN / 16; ++i)
+            for (int j = 0; j < 8; ++j) {  // wgmma's D fragment layout
+              const int row = (group * Cfg::kFragments + f) * 64 + groupWarp * 16 + lane / 4 +
+                              (j % 4 >= 2 ? 8 : 0);
+              const int col = 16 * i + (j >= 4 ? 8 : 0) + 2 * (lane % 4) + j % 2;
+              acc[f][i][j] = encode(row, col);
+            }
+        Work::template stage<kCol0, kCols, kPitch>(acc, staging.data(), group,
+                                                   group * 4 + groupWarp, lane);
+      }
+  typename Recorder::State state;
+  for (int warp = 0; warp < Work::kMathWarps; ++warp)
+    for (int lane = 0; lane < 32; ++lane)
+      Work::template applyRows<kCols, kPitch>(staging.data(), 0, kCol0, recorder, state, warp,
+                                              lane);
+  if constexpr (kCol0 + kCols < Cfg::kBlockN)
+    handOver<Cfg, kCols, kCol0 + kCols>(staging, recorder, groups);
+}
+
+template <typename Cfg, int kCols>
+void check(const char* name, int groups) {
+  std::vector<int> seen(kBlockM * Cfg::kBlockN, 0);
+  int wrong = 0;
+  std::vector<float> staging(kBlockM * (kCols + 8) + 64);
+  handOver<Cfg, kCols>(staging, Recorder{Cfg::kBlockN, &seen, &wrong}, groups);
+  int missing = 0, repeated = 0;
+  for (int n : seen) missing += n == 0, repeated += n > 1;
+  expect(missing == 0 && repeated == 0 && wrong == 0,
+         std::string(name) + ": " + std::to_string(missing) + " outputs missing, " +
+             std::to_string(repeated) + " repeated, " + std::to_string(wrong) + " wrong");
+}
+
+}  // namespace
+
+int main() {
+  // gemmKernel's configurations (staging of the whole tile in the ring).
+  check<Config<256, false, false, 4, 2>, 256>("logits 128 x 256", 2);
+  check<Config<192, false, true, 4, 2>, 192>("dX 128 x 192", 2);
+  check<Config<192, true, true, 4, 2, 2>, 192>("dY 128 x 192, clusters", 2);
+  // The candidates' parts.
+  check<Config<256, false, false, 3, 2>, 128>("persistent, parts of 128", 2);
+  check<Config<256, false, false, 4, 2>, 32>("persistent, parts of 32", 2);
+  check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
+  std::printf("cuda layout: %d failed\n", failed);
+  return failed == 0 ? 0 : 1;
+}
