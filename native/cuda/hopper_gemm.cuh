@@ -102,6 +102,13 @@ struct Config {
                 "pairs share MN-major B boxes");
 };
 
+// The dynamic shared memory from its first 1024-byte boundary (the 128-byte
+// swizzle's atoms are 1024 bytes).
+__device__ inline unsigned char* alignedSmem(unsigned char* raw) {
+  return reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(raw) + 1023) &
+                                          ~static_cast<uintptr_t>(1023));
+}
+
 // A block's work on one output tile, in the pieces that gemmKernel and the
 // kernels of hopper_persistent.cuh share.
 template <typename Cfg>
@@ -261,8 +268,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   using Work = TileWork<Cfg>;
   constexpr int kStages = Cfg::kStages, kMathWarps = Work::kMathWarps;
   extern __shared__ unsigned char rawSmem[];
-  unsigned char* smem = reinterpret_cast<unsigned char*>(
-      (reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~static_cast<uintptr_t>(1023));
+  unsigned char* smem = alignedSmem(rawSmem);
   __shared__ alignas(8) uint64_t full[kStages], empty[kStages];
   const int32_t m0 = static_cast<int32_t>(blockIdx.y) * kBlockM;
   const int32_t n0 = static_cast<int32_t>(blockIdx.x) * Cfg::kBlockN;

@@ -70,11 +70,6 @@ __device__ __forceinline__ void loadBlockTiles(unsigned char* smem, uint64_t* fu
                  t % nTiles * Work::kBlockN);
 }
 
-__device__ inline unsigned char* alignedSmem(unsigned char* raw) {
-  return reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(raw) + 1023) &
-                                          ~static_cast<uintptr_t>(1023));
-}
-
 template <typename Shape, typename Epilogue>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     persistentGemmKernel(const __grid_constant__ CUtensorMap aMap,
