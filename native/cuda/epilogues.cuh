@@ -73,12 +73,34 @@ struct SigmoidEpilogue {
   float scale, bias, gradScale;
   double* blockSums;  // [warps of the launch][3]
 
+  // Row's positive relative to `col`: q if it is output col + q.
+  __device__ int64_t positiveFrom(int64_t row, int64_t col) const {
+    return positives.columnOf(rowBase + row, m) - colBase - col;
+  }
+
+  // How many of the kWidth outputs from `col` lie inside the chunk.
+  template <int kWidth>
+  __device__ int validWidth(int64_t row, int64_t col) const {
+    const int64_t left = row < rows ? cols - col : 0;
+    return left < kWidth ? static_cast<int>(left) : kWidth;
+  }
+
+  // G = grads * gradScale for the kWidth outputs from `col` (not in the
+  // loss-only pass).
+  template <int kWidth>
+  __device__ void storeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
+    if (g == nullptr) return;
+    alignas(16) T out[kWidth];
+#pragma unroll
+    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
+    store(out, g + row * ldg + col);
+  }
+
   // kWidth consecutive outputs of one row, from column `col`.
   template <int kWidth>
   __device__ void apply(int64_t row, int64_t col, const float (&dot)[kWidth], Sums& s) const {
-    const int64_t positive = positives.columnOf(rowBase + row, m) - colBase - col;  // q, if any
-    const int64_t left = row < rows ? cols - col : 0;  // valid outputs from col on
-    const int validWidth = left < kWidth ? static_cast<int>(left) : kWidth;
+    const int64_t positive = positiveFrom(row, col);  // q, if any
+    const int validWidth = this->template validWidth<kWidth>(row, col);
     float grads[kWidth];
 #pragma unroll
     for (int q = 0; q < kWidth; ++q) {
@@ -98,11 +120,7 @@ struct SigmoidEpilogue {
         s.gradDot += grads[q] * dot[q];
       }
     }
-    if (g == nullptr) return;  // the loss-only pass
-    alignas(16) T out[kWidth];
-#pragma unroll
-    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
-    store(out, g + row * ldg + col);
+    storeGrads(row, col, grads);
   }
 
   __device__ void finish(const Sums& s, int64_t slot) const {
@@ -117,47 +135,23 @@ struct SigmoidEpilogue {
 template <typename T>
 struct LeanSigmoidEpilogue {
   using State = TermSums;
-  T* g;  // [rows x ldg] G chunk, or null for the loss-only pass
-  int64_t ldg;
-  int64_t rows, cols;        // valid extent of the chunk
-  int64_t rowBase, colBase;  // chunk origin in the whole problem
-  int64_t m;                 // columns of the whole problem
-  PositivePairs positives;
-  float scale2, bias2;  // logit / ln 2 = scale2 * dot + bias2
-  float gradScale;
-  double* blockSums;  // [warps of the launch][3]
+  SigmoidEpilogue<T> chunk;  // the chunk, its labels, G and the warp sums
+  float scale2, bias2;       // logit / ln 2 = scale2 * dot + bias2
 
   static LeanSigmoidEpilogue from(const SigmoidEpilogue<T>& e) {
-    return {e.g,
-            e.ldg,
-            e.rows,
-            e.cols,
-            e.rowBase,
-            e.colBase,
-            e.m,
-            e.positives,
-            static_cast<float>(e.scale * kLog2E),
-            static_cast<float>(e.bias * kLog2E),
-            e.gradScale,
-            e.blockSums};
+    return {e, static_cast<float>(e.scale * kLog2E), static_cast<float>(e.bias * kLog2E)};
   }
 
   template <int kWidth>
   __device__ void apply(int64_t row, int64_t col, const float (&dot)[kWidth], TermSums& s) const {
-    const int64_t positive = positives.columnOf(rowBase + row, m) - colBase - col;
-    const int64_t left = row < rows ? cols - col : 0;
-    const int validWidth = left < kWidth ? static_cast<int>(left) : kWidth;
     float grads[kWidth];
-    sigmoidTerms(dot, positive, validWidth, scale2, bias2, s, grads);
-    if (g == nullptr) return;  // the loss-only pass
-    alignas(16) T out[kWidth];
-#pragma unroll
-    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
-    store(out, g + row * ldg + col);
+    sigmoidTerms(dot, chunk.positiveFrom(row, col), chunk.template validWidth<kWidth>(row, col),
+                 scale2, bias2, s, grads);
+    chunk.storeGrads(row, col, grads);
   }
 
   __device__ void finish(const TermSums& s, int64_t slot) const {
-    writeWarpSums(kLn2 * s.positivePart + s.log1pExps, s.grad, s.gradDot, blockSums, slot);
+    writeWarpSums(kLn2 * s.positivePart + s.log1pExps, s.grad, s.gradDot, chunk.blockSums, slot);
   }
 };
 
