@@ -310,14 +310,13 @@ int choice(const char* name, std::initializer_list<const char*> allowed) {
                               "')");
 }
 
-bool leanEpilogue() { return choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1; }
-
-bool gradClusters() { return choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster"}) == 1; }
-
-LogitKernel logitKernel() {
-  return static_cast<LogitKernel>(
+// The kernels of one pass, read once from the environment before any work.
+struct Kernels {
+  bool leanEpilogue = choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1;
+  LogitKernel logits = static_cast<LogitKernel>(
       choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages", "pingpong"}));
-}
+  bool gradClusters = choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster"}) == 1;
+};
 
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
@@ -350,11 +349,12 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 
 // Y is read in boxes as wide as the kernel's tiles.
 template <typename Epilogue>
-cudaError_t launchLogitKernel(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
-                              int64_t rowTiles, int64_t colsPadded, const Epilogue& epilogue) {
+cudaError_t launchLogitKernel(LogitKernel kernel, const CUtensorMap& xMap, const Bf16* yOp,
+                              int64_t dimK, int64_t rowTiles, int64_t colsPadded,
+                              const Epilogue& epilogue) {
   auto yMap = [&](int tileCols) { return hopper::tileMap(yOp, dimK, colsPadded, tileCols); };
   constexpr int kWide = Logits::kBlockN, kNarrow = PingPongLogits::kBlockN;
-  switch (logitKernel()) {
+  switch (kernel) {
     case LogitKernel::kPersistent3:
       return hopper::launchPersistentGemm<hopper::Persistent<PersistentLogits, 128>>(
           xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK, epilogue);
@@ -373,13 +373,14 @@ cudaError_t launchLogitKernel(const CUtensorMap& xMap, const Bf16* yOp, int64_t 
 // S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
 // warp sums it wrote: 8 per 128 x 256 tile (4 per 128 x 128 tile of the
 // ping-pong kernel: the same number).
-int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
-                     int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+int64_t launchLogits(const Kernels& kernels, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
+                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
   const cudaError_t status =
-      leanEpilogue() ? launchLogitKernel(xMap, yOp, dimK, rowTiles, colsPadded,
-                                         LeanSigmoidEpilogue<Bf16>::from(sigmoid))
-                     : launchLogitKernel(xMap, yOp, dimK, rowTiles, colsPadded, sigmoid);
+      kernels.leanEpilogue
+          ? launchLogitKernel(kernels.logits, xMap, yOp, dimK, rowTiles, colsPadded,
+                              LeanSigmoidEpilogue<Bf16>::from(sigmoid))
+          : launchLogitKernel(kernels.logits, xMap, yOp, dimK, rowTiles, colsPadded, sigmoid);
   check(status, "logit tile launch (wgmma)");
   return rowTiles * (colsPadded / Logits::kBlockN) * (Logits::kMathThreads / 32);
 }
@@ -404,10 +405,10 @@ void launchGradKernels(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t 
         "dY tile launch (wgmma)");
 }
 
-void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
-                 int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
-                 const AccumulateEpilogue& dyOut) {
-  if (gradClusters())
+void launchGrads(const Kernels& kernels, const Bf16* g, const Bf16* xOp, const Bf16* yOp,
+                 int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+                 const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
+  if (kernels.gradClusters)
     launchGradKernels<DxGradsPairs, DyGradsPairs>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded,
                                                   dxOut, dyOut);
   else
@@ -418,6 +419,7 @@ void launchGrads(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
+  const Kernels kernels;
   const Plan plan = hopper_pass::plan(p, withGrads);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
@@ -446,13 +448,14 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
       const SigmoidEpilogue<Bf16> sigmoid =
           sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
-      const int64_t sums = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t sums =
+          launchLogits(kernels, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
+      launchGrads(kernels, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
