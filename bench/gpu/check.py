@@ -4,11 +4,13 @@ Loads libsiglip_cuda_capi.so (built by run.sh) through ctypes and passes it
 PyTorch's device pointers. Prints, and writes to OUT_DIR:
   1. correctness against a float64 reference on fresh random inputs
      (bf16 rel. err <= 1e-2, tf32 <= 2e-3; outputs poisoned with NaN first),
-     and bit-identical results on a second run;
-Environment: SIZES, PRECISIONS (checked), TF32=0 (not timed), MATERIALIZED=0,
-CHECK=0, LABEL, REPORT; SIGLIP_CUDA_* pick the kernel variants (siglip_cuda.cu).
+     and bit-identical results on a second run; for a failed case, where the
+     gradients are wrong (locate below), so that a broken kernel can be mended
+     from one device run;
   2. timings of the fused pass at N = M in SIZES, D = 768, against PyTorch's
      materialized SigLIP loss (fwd+bwd, bf16) and cuBLAS bf16 GEMMs, in the same run.
+Environment: SIZES, PRECISIONS (checked), TF32=0 (not timed), MATERIALIZED=0,
+CHECK=0, LABEL, REPORT; SIGLIP_CUDA_* pick the kernel variants (siglip_cuda.cu).
 """
 import ctypes
 import json
@@ -83,6 +85,42 @@ def unit_rows(rows, dim, gen):
     return v / v.norm(dim=1, keepdim=True)
 
 
+def spans(indices, limit=6):
+    """Sorted indices as ranges: '0-127, 256, 384-511 (+2 more)'."""
+    runs = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs[:limit])
+    return (text or "none") + (f" (+{len(runs) - limit} more)" if len(runs) > limit else "")
+
+
+def locate(got, want, tol, block=64):
+    """Where a gradient is wrong, to find a broken tile without another run: the
+    elements still NaN (never written), and the rows and 64-column blocks whose
+    error exceeds tol relative to a typical row or block. A wrong G tile at (row
+    tile i, column tile j) shows as bad dX rows in tile i and bad dY rows in tile j."""
+    unwritten = torch.isnan(got)
+    diff = torch.where(unwritten, torch.zeros_like(want), got.double() - want)
+    rows, cols = want.shape
+    row_scale = want.norm().item() / math.sqrt(rows)
+    bad_rows = (diff.norm(dim=1) > tol * row_scale) | unwritten.any(dim=1)
+    bad_blocks = [c // block for c in range(0, cols, block)
+                  if diff[:, c:c + block].norm() > tol * want[:, c:c + block].norm()
+                  or unwritten[:, c:c + block].any()]
+    return dict(unwritten=int(unwritten.sum().item()), rows=rows,
+                badRows=spans(torch.nonzero(bad_rows).flatten().tolist()),
+                badColumnBlocks=spans(bad_blocks))
+
+
+def differing_rows(a, b):
+    """Rows that differ between two runs (a race shows here); NaN in both is no difference."""
+    differ = (a != b) & ~(torch.isnan(a) & torch.isnan(b))
+    return spans(torch.nonzero(differ.any(dim=1)).flatten().tolist())
+
+
 def correctness():
     gen = torch.Generator(device="cuda")
     gen.manual_seed(int(time.time() * 1000) % (2**31))  # fresh inputs every run
@@ -108,8 +146,11 @@ def correctness():
                 continue
             dx = torch.full_like(x, float("nan"))
             dy = torch.full_like(y, float("nan"))
-            s = run(x, y, dx, dy, t_prime, bias, precision, positives, offset)
-            loss_only = run(x, y, None, None, t_prime, bias, precision, positives, offset).loss
+            try:
+                s = run(x, y, dx, dy, t_prime, bias, precision, positives, offset)
+                loss_only = run(x, y, None, None, t_prime, bias, precision, positives, offset).loss
+            except RuntimeError as e:  # a failed launch; the context is lost for the later cases
+                raise RuntimeError(f"{name} {case}: {e}") from e
             errors = {
                 "loss": abs(s.loss - ref["loss"]) / abs(ref["loss"]),
                 "lossOnly": abs(loss_only - ref["loss"]) / abs(ref["loss"]),
@@ -125,9 +166,18 @@ def correctness():
             passed = worst <= tol and identical and not math.isnan(worst)
             ok &= passed
             row = dict(case=case, precision=name, errors=errors, identical=identical, passed=passed)
-            report["checks"].append(row)
             print(f"{'PASS' if passed else 'FAIL'} {name} {case} worst={worst:.2e} identical={identical} "
                   + " ".join(f"{k}={v:.1e}" for k, v in errors.items()), flush=True)
+            if not passed:
+                try:
+                    row["where"] = {"dx": locate(dx, ref["dx"], tol), "dy": locate(dy, ref["dy"], tol),
+                                    "rerunDx": differing_rows(dx, dx2), "rerunDy": differing_rows(dy, dy2),
+                                    "lossRerun": [s.loss, s2.loss], "lossOnly": loss_only, "lossRef": ref["loss"]}
+                except Exception as e:  # the diagnosis must not end the run
+                    row["where"] = {"error": repr(e)}
+                for key, value in row["where"].items():
+                    print(f"  {key}: {value}", flush=True)
+            report["checks"].append(row)
     return ok
 
 
@@ -217,9 +267,10 @@ def timings():
 
 if __name__ == "__main__":
     print("device:", report["device"], "torch", torch.__version__, "GEMM:", report["gemm"], flush=True)
-    correct = correctness() if os.environ.get("CHECK", "1") == "1" else True
-    report["correct"] = correct
+    report["correct"] = False  # until the checks say otherwise (a failed launch ends the run)
     try:
+        correct = correctness() if os.environ.get("CHECK", "1") == "1" else True
+        report["correct"] = correct
         timings()
     finally:
         with open(os.path.join(OUT_DIR, os.environ.get("REPORT", "gpu-report.json")), "w") as f:

@@ -30,7 +30,9 @@ gzip -f "$OUT_DIR/sass.txt"
 # then gets the full check below. VARIANTS=candidates: the logit-pass
 # candidates not yet measured (bench/gpu/NOTES.md), with the shipped kernel.
 # The cluster ones come last: a hang in a cluster barrier (no trap there) costs
-# the variant's whole time limit.
+# the variant's whole time limit (90 s; a variant takes ~15-25 s). Each
+# variant's whole output and report go to OUT_DIR/variants/ (a failed check
+# says there where the gradients are wrong); variants.log has the summary.
 if [[ "${VARIANTS:-}" == candidates ]]; then
   VARIANTS="SIGLIP_CUDA_LOGITS=tiles SIGLIP_CUDA_EPILOGUE=lean"
   for logits in persistent persistent-4stages pingpong; do
@@ -40,20 +42,24 @@ if [[ "${VARIANTS:-}" == candidates ]]; then
   VARIANTS+=" SIGLIP_CUDA_LOGITS=pingpong,SIGLIP_CUDA_EPILOGUE=lean,SIGLIP_CUDA_GRADS=cluster"
 fi
 : > "$OUT_DIR/variants.log"
+mkdir -p "$OUT_DIR/variants"
 for variant in ${VARIANTS:-}; do
   echo "== variant $variant" | tee -a "$OUT_DIR/variants.log"
+  name=${variant//[^A-Za-z0-9]/_}
   (
     IFS=, && export $variant
     PRECISIONS=bf16 TF32=0 MATERIALIZED=0 SIZES=16384,65536 LABEL="$variant" \
-      REPORT="variant-${variant//[^A-Za-z0-9]/_}.json" PYTHONUNBUFFERED=1 \
-      timeout 120 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" /tmp 2>&1 |
-      grep -E "^(FAIL|PASS)|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
+      REPORT="$name.json" PYTHONUNBUFFERED=1 \
+      timeout 90 python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR/variants" 2>&1 |
+      tee "$OUT_DIR/variants/$name.log" |
+      grep -E "^(FAIL|PASS|  )|fused|loss-only|correctness|Error|error" | tee -a "$OUT_DIR/variants.log"
+    [[ ${PIPESTATUS[0]} == 124 ]] && echo "TIMEOUT: no result in 90 s (a hang?)" | tee -a "$OUT_DIR/variants.log"
   )
 done
-best=$(python3 - <<'PY'
-import glob, json
+best=$(OUT_DIR="$OUT_DIR" python3 - <<'PY'
+import glob, json, os
 best = None
-for path in glob.glob("/tmp/variant-*.json"):
+for path in glob.glob(os.path.join(os.environ["OUT_DIR"], "variants", "*.json")):
     r = json.load(open(path))
     ms = [t["ms"] for t in r["timings"] if t["n"] == 65536 and "fused" in t["kind"]]
     if r.get("correct") and ms and (best is None or ms[0] < best[0]):
