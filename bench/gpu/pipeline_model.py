@@ -64,8 +64,10 @@ class NamedBarrier:
 class Block:
     """Shared state of one thread block (a CTA): barriers, ring slots, staging."""
 
-    def __init__(self, rank, stages, empty_count):
+    def __init__(self, rank, stages, empty_count, b_boxes):
         self.rank = rank
+        self.b_boxes = b_boxes  # B's boxes of 64 columns: 3 for 192-column tiles, 4 for 256
+        self.parts = ["A"] + [f"B{i}" for i in range(b_boxes)]
         self.full = [MBarrier(1) for _ in range(stages)]
         self.empty = [MBarrier(empty_count) for _ in range(stages)]
         self.slot = [dict() for _ in range(stages)]  # part -> the step whose data a stage holds
@@ -79,8 +81,7 @@ class Block:
         return self.named.setdefault(ident, NamedBarrier())
 
 
-B_BOXES, BOX_BYTES = 3, 1000  # B's boxes (e.g. 192 columns in boxes of 64), and A's bytes
-PARTS = ["A"] + [f"B{i}" for i in range(B_BOXES)]
+BOX_BYTES = 1000  # bytes of each of B's boxes, and of A
 
 
 # Each warp is a generator of actions: ("wait", predicate) blocks until the
@@ -111,8 +112,8 @@ def copy_warp(cluster, me, tile_list, k_steps, stages, engine):
                 yield wait_mbar(me.empty[s], (step // stages - 1) & 1)
 
             def issue(s=s, step=step):
-                me.full[s].arrive(tx=(1 + B_BOXES) * BOX_BYTES)
-                copies = [(me, "A")] + [(dest, f"B{i}") for i in range(B_BOXES)
+                me.full[s].arrive(tx=(1 + me.b_boxes) * BOX_BYTES)
+                copies = [(me, "A")] + [(dest, f"B{i}") for i in range(me.b_boxes)
                                         if i % len(cluster) == me.rank for dest in cluster]
                 for dest, part in copies:
                     if dest.exited:
@@ -132,7 +133,7 @@ def multiply(cluster, me, warp, step, stages, remote_release=True):
     yield wait_mbar(me.full[s], (step // stages) & 1)
 
     def read():
-        held = {part: me.slot[s].get(part) for part in PARTS}
+        held = {part: me.slot[s].get(part) for part in me.parts}
         if any(v != step for v in held.values()):
             raise ModelError(f"warp {warp} of block {me.rank} read stage {s} for step {step} but it holds {held}")
         me.readers[s].add(warp)
@@ -210,7 +211,7 @@ def then_leave(warp_program, cluster_barrier, warps):
     yield from bar_sync(cluster_barrier, warps)
 
 
-def simulate(kernel, k_steps, stages, tiles, rng, broken=None):
+def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
     """Runs one cluster's (or block's) schedule to the end; raises ModelError on a violation."""
     parts = 2
     size = 2 if kernel == "cluster" else 1
@@ -218,7 +219,7 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None):
     empty_count = (4 if kernel == "pingpong" else 8) * size
     if broken == "empty-count":
         empty_count = 8 if kernel == "pingpong" else empty_count // 2
-    cluster = [Block(rank, stages, empty_count) for rank in range(size)]
+    cluster = [Block(rank, stages, empty_count, b_boxes) for rank in range(size)]
     engine = []
     cluster_barrier = NamedBarrier()
     actors, owner = {}, {}
@@ -276,9 +277,11 @@ def main():
         for k_steps, stages, tiles in shapes:
             if kernel in ("tiles", "cluster") and tiles > 1:
                 continue  # one tile per block
-            for _ in range(40):
-                simulate(kernel, k_steps, stages, tiles, rng)
-                runs += 1
+            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes; in a pair 2 + 1 or 2 + 2)
+            for b_boxes in (3, 4) if kernel in ("tiles", "cluster") else (3,):
+                for _ in range(40):
+                    simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes)
+                    runs += 1
     print(f"pipeline model: {runs} random schedules of gemmKernel (alone and in 2-CTA clusters), "
           "persistent and ping-pong: no violation")
 

@@ -278,6 +278,13 @@ using DyGrads = hopper::Config<192, true, true, 4, 2>;
 // The cluster candidate: pairs of row tiles share the B tile (Y or X columns).
 using DxGradsPairs = hopper::Config<192, false, true, 4, 2, 2>;
 using DyGradsPairs = hopper::Config<192, true, true, 4, 2, 2>;
+// The wide candidates: 128 x 256 tiles, 3 instead of 4 across D = 768 (the
+// same waves, each tile 4/3 the work) with less shared-memory and L2 traffic
+// per flop; never measured (192 was chosen by the wave count alone).
+using DxGradsWide = hopper::Config<256, false, true, 4, 2>;
+using DyGradsWide = hopper::Config<256, true, true, 4, 2>;
+using DxGradsWidePairs = hopper::Config<256, false, true, 4, 2, 2>;
+using DyGradsWidePairs = hopper::Config<256, true, true, 4, 2, 2>;
 constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
 constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
@@ -293,8 +300,10 @@ int64_t maxChunk() {
 // environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
 // SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue), SIGLIP_CUDA_LOGITS=
 // persistent, persistent-4stages or pingpong (hopper_persistent.cuh), and for
-// the dX and dY kernels SIGLIP_CUDA_GRADS=cluster (Config's kCluster).
+// the dX and dY kernels SIGLIP_CUDA_GRADS=cluster (Config's kCluster), wide
+// (128 x 256 tiles) or wide-cluster.
 enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong };
+enum class GradKernels { kTiles, kClusters, kWide, kWideClusters };
 
 // The value of `name`, one of `allowed` (the first is the default).
 int choice(const char* name, std::initializer_list<const char*> allowed) {
@@ -315,7 +324,8 @@ struct Kernels {
   bool leanEpilogue = choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1;
   LogitKernel logits = static_cast<LogitKernel>(
       choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages", "pingpong"}));
-  bool gradClusters = choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster"}) == 1;
+  GradKernels grads = static_cast<GradKernels>(
+      choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster", "wide", "wide-cluster"}));
 };
 
 struct Plan {
@@ -408,12 +418,20 @@ void launchGradKernels(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t 
 void launchGrads(const Kernels& kernels, const Bf16* g, const Bf16* xOp, const Bf16* yOp,
                  int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
-  if (kernels.gradClusters)
-    launchGradKernels<DxGradsPairs, DyGradsPairs>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded,
-                                                  dxOut, dyOut);
-  else
-    launchGradKernels<DxGrads, DyGrads>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded, dxOut,
-                                        dyOut);
+  switch (kernels.grads) {
+    case GradKernels::kClusters:
+      return launchGradKernels<DxGradsPairs, DyGradsPairs>(g, xOp, yOp, dimK, dim, rowsPadded,
+                                                           colsPadded, dxOut, dyOut);
+    case GradKernels::kWide:
+      return launchGradKernels<DxGradsWide, DyGradsWide>(g, xOp, yOp, dimK, dim, rowsPadded,
+                                                         colsPadded, dxOut, dyOut);
+    case GradKernels::kWideClusters:
+      return launchGradKernels<DxGradsWidePairs, DyGradsWidePairs>(
+          g, xOp, yOp, dimK, dim, rowsPadded, colsPadded, dxOut, dyOut);
+    default:
+      return launchGradKernels<DxGrads, DyGrads>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded,
+                                                 dxOut, dyOut);
+  }
 }
 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,

@@ -92,6 +92,7 @@ int main() {
   check<Config<256, false, false, 4, 2>, 256>("logits 128 x 256", 2);
   check<Config<192, false, true, 4, 2>, 192>("dX 128 x 192", 2);
   check<Config<192, true, true, 4, 2, 2>, 192>("dY 128 x 192, clusters", 2);
+  check<Config<256, true, true, 4, 2, 2>, 256>("dY 128 x 256, clusters", 2);
   // The candidates' parts.
   check<Config<256, false, false, 3, 2>, 128>("persistent, parts of 128", 2);
   check<Config<256, false, false, 4, 2>, 32>("persistent, parts of 32", 2);
