@@ -128,7 +128,8 @@ def copy_warp(cluster, me, tile_list, k_steps, stages, engine):
             step += 1
 
 
-def multiply(cluster, me, warp, step, stages, remote_release=True):
+def acquire(me, warp, step, stages):
+    """Waits for the step's stage and starts reading it (the wgmma products)."""
     s = step % stages
     yield wait_mbar(me.full[s], (step // stages) & 1)
 
@@ -140,7 +141,12 @@ def multiply(cluster, me, warp, step, stages, remote_release=True):
 
     yield ("do", read)
 
-    def release():  # after wgmma.wait_group 0: the stage has been read
+
+def release(cluster, me, warp, step, stages, remote_release=True):
+    """The step's products are done (wgmma.wait_group): the stage is released."""
+    s = step % stages
+
+    def arrive():
         me.readers[s].discard(warp)
         me.empty[s].arrive()
         for peer in cluster:
@@ -149,7 +155,12 @@ def multiply(cluster, me, warp, step, stages, remote_release=True):
                     raise ModelError(f"block {me.rank} arrives on exited block {peer.rank}")
                 peer.empty[s].arrive()
 
-    yield ("do", release)
+    yield ("do", arrive)
+
+
+def multiply(cluster, me, warp, step, stages, remote_release=True):
+    yield from acquire(me, warp, step, stages)
+    yield from release(cluster, me, warp, step, stages, remote_release)
 
 
 def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True, ring_staging=False):
@@ -191,14 +202,24 @@ def persistent_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken
                                    sync_first=broken != "no-staging-barrier")
 
 
-def ping_pong_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None):
+def ping_pong_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None, in_flight=False):
+    """in_flight: a step's stage is released after the next step's products are
+    issued (TileWork::multiplyInFlight), the last one after the mainloop."""
     group = warp // 4
     peers = range(4 * group, 4 * group + 4)
     for i in range(group, len(tile_list), 2):
         if i > 0 and broken != "no-turns":
             yield from bar_sync(me.named_barrier(3 + group), 8)
+        first = i * k_steps
         for k in range(k_steps):
-            yield from multiply(cluster, me, warp, i * k_steps + k, stages)
+            if not in_flight:
+                yield from multiply(cluster, me, warp, first + k, stages)
+                continue
+            yield from acquire(me, warp, first + k, stages)
+            if k > 0:
+                yield from release(cluster, me, warp, first + k - 1, stages)
+        if in_flight and broken != "no-last-release":
+            yield from release(cluster, me, warp, first + k_steps - 1, stages)
         if i + 1 < len(tile_list) and broken != "no-turns":
             yield ("do", lambda: me.named_barrier(3 + (1 - group)).arrive(8))
         for part in range(parts):
@@ -216,9 +237,10 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
     parts = 2
     size = 2 if kernel == "cluster" else 1
     tile_list = [0] if kernel in ("tiles", "cluster") else list(range(tiles))
-    empty_count = (4 if kernel == "pingpong" else 8) * size
+    ping_pong = kernel.startswith("pingpong")
+    empty_count = (4 if ping_pong else 8) * size
     if broken == "empty-count":
-        empty_count = 8 if kernel == "pingpong" else empty_count // 2
+        empty_count = 8 if ping_pong else empty_count // 2
     cluster = [Block(rank, stages, empty_count, b_boxes) for rank in range(size)]
     engine = []
     cluster_barrier = NamedBarrier()
@@ -231,7 +253,8 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
             elif kernel == "persistent":
                 programs[w] = persistent_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken)
             else:
-                programs[w] = ping_pong_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken)
+                programs[w] = ping_pong_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken,
+                                             in_flight=kernel == "pingpong-inflight")
         for name, program in programs.items():
             if size > 1 and broken != "no-cluster-sync":
                 program = then_leave(program, cluster_barrier, 9 * size)
@@ -273,7 +296,7 @@ def main():
     rng = random.Random(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
     shapes = [(k, s, t) for k in (1, 2, 3, 5, 12) for s in (3, 4) for t in (1, 2, 3, 5)]
     runs = 0
-    for kernel in ("tiles", "cluster", "persistent", "pingpong"):
+    for kernel in ("tiles", "cluster", "persistent", "pingpong", "pingpong-inflight"):
         for k_steps, stages, tiles in shapes:
             if kernel in ("tiles", "cluster") and tiles > 1:
                 continue  # one tile per block
@@ -283,10 +306,12 @@ def main():
                     simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes)
                     runs += 1
     print(f"pipeline model: {runs} random schedules of gemmKernel (alone and in 2-CTA clusters), "
-          "persistent and ping-pong: no violation")
+          "persistent and ping-pong (products in flight or not): no violation")
 
     # The checks must catch broken protocols.
     for kernel, broken, shape in (("pingpong", "no-turns", (12, 4, 5)), ("pingpong", "empty-count", (12, 4, 3)),
+                                  ("pingpong-inflight", "no-turns", (12, 4, 5)),
+                                  ("pingpong-inflight", "no-last-release", (12, 4, 3)),
                                   ("persistent", "no-staging-barrier", (3, 3, 3)),
                                   ("persistent", "empty-count", (12, 4, 2)),
                                   ("cluster", "empty-count", (12, 4, 1)),

@@ -38,7 +38,7 @@ gzip -f "$OUT_DIR/sass.txt"
 # gradients are wrong); variants.log has the summary.
 if [[ "${VARIANTS:-}" == candidates ]]; then
   VARIANTS="SIGLIP_CUDA_LOGITS=tiles SIGLIP_CUDA_EPILOGUE=lean"
-  for logits in persistent persistent-4stages pingpong; do
+  for logits in persistent persistent-4stages pingpong pingpong-inflight; do
     VARIANTS+=" SIGLIP_CUDA_LOGITS=$logits SIGLIP_CUDA_LOGITS=$logits,SIGLIP_CUDA_EPILOGUE=lean"
   done
   VARIANTS+=" SIGLIP_CUDA_GRADS=wide SIGLIP_CUDA_GRADS=cluster SIGLIP_CUDA_GRADS=wide-cluster"

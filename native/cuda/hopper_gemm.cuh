@@ -166,11 +166,10 @@ struct TileWork {
         for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
   }
 
-  // A math warp's share of the block's `step`-th stage: wait for it, multiply
-  // it into acc (the warpgroup's rows), release it.
-  __device__ __forceinline__ static void multiply(Accumulators& acc, const unsigned char* smem,
-                                                  uint64_t* full, uint64_t* empty, int step,
-                                                  int group, int lane) {
+  // Waits for the block's `step`-th stage and issues its products into acc
+  // (the warpgroup's rows) as one wgmma group.
+  __device__ __forceinline__ static void issueProducts(Accumulators& acc, const unsigned char* smem,
+                                                       uint64_t* full, int step, int group) {
     const int s = step % kStages;
     barrierWait(&full[s], (step / kStages) & 1);
     const unsigned char* a = smem + s * Cfg::kStageBytes + group * kFragments * 64 * 128;
@@ -183,11 +182,45 @@ struct TileWork {
         Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(
             acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
     wgmmaCommit();
-    wgmmaWait<0>();
+  }
+
+  // This warp is done reading the `step`-th stage (in every CTA of the cluster).
+  __device__ __forceinline__ static void release(uint64_t* empty, int step, int lane) {
+    const int s = step % kStages;
     if (lane == 0) {
       barrierArrive(&empty[s]);
       if constexpr (Cfg::kCluster > 1) barrierArriveInCluster(&empty[s], clusterRank() ^ 1);
     }
+  }
+
+  // A math warp's share of the block's `step`-th stage: wait for it, multiply
+  // it into acc, release it. The tensor cores drain at every step; with two
+  // warpgroups taking turns on them (gemmKernel, Persistent) the other fills
+  // the gap (keeping a group in flight measured no faster: NOTES.md, v9).
+  __device__ __forceinline__ static void multiply(Accumulators& acc, const unsigned char* smem,
+                                                  uint64_t* full, uint64_t* empty, int step,
+                                                  int group, int lane) {
+    issueProducts(acc, smem, full, step, group);
+    wgmmaWait<0>();
+    release(empty, step, lane);
+  }
+
+  // The same for a warpgroup alone on the tensor cores (ping-pong): this
+  // step's products stay in flight and the previous step's stage is released
+  // once its products are done, so the tensor cores do not drain between
+  // steps. `first`: the first step of a mainloop; after the last,
+  // finishInFlight.
+  __device__ __forceinline__ static void multiplyInFlight(Accumulators& acc,
+                                                          const unsigned char* smem, uint64_t* full,
+                                                          uint64_t* empty, int step, bool first,
+                                                          int group, int lane) {
+    issueProducts(acc, smem, full, step, group);
+    wgmmaWait<1>();
+    if (!first) release(empty, step - 1, lane);
+  }
+  __device__ __forceinline__ static void finishInFlight(uint64_t* empty, int lastStep, int lane) {
+    wgmmaWait<0>();
+    release(empty, lastStep, lane);
   }
 
   // stage and applyRows are host code too: native/tests/cuda_layout_test.cu

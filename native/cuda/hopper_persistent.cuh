@@ -38,11 +38,15 @@ struct Persistent {
 // the other runs its epilogue. The mainloops run one at a time (a turn
 // barrier), which also keeps every wait on a ring stage within one phase of
 // the stage's barrier (waiting two fills ahead would see the wrong parity).
-template <int kBlockN_, int kStages_, int kStagingCols_>
+// kInFlight: each mainloop keeps one step's products in flight
+// (TileWork::multiplyInFlight): a warpgroup alone on the tensor cores has no
+// partner to fill their drain at every step.
+template <int kBlockN_, int kStages_, int kStagingCols_, bool kInFlight_ = false>
 struct PingPong {
   // TileWork's view: one warpgroup per tile.
   using Tile = PingPong;
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kFragments = 2;
+  static constexpr bool kInFlight = kInFlight_;
   static constexpr int kMathThreads = 128, kCluster = 1;
   static constexpr bool kAMnMajor = false, kBMnMajor = false;
   using A = OperandTile<kBlockM, false>;
@@ -137,8 +141,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     if (i > 0) namedBarrierSync(3 + group, kTurnThreads);
     typename Work::Accumulators acc;
     Work::zero(acc);
-    for (int k = 0; k < kSteps; ++k)
-      Work::multiply(acc, smem, full, empty, i * kSteps + k, 0, lane);
+    const int firstStep = i * kSteps;
+    for (int k = 0; k < kSteps; ++k) {
+      if constexpr (Cfg::kInFlight)
+        Work::multiplyInFlight(acc, smem, full, empty, firstStep + k, k == 0, 0, lane);
+      else
+        Work::multiply(acc, smem, full, empty, firstStep + k, 0, lane);
+    }
+    if constexpr (Cfg::kInFlight) Work::finishInFlight(empty, firstStep + kSteps - 1, lane);
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
     Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,

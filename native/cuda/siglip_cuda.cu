@@ -271,6 +271,7 @@ using PersistentLogits = hopper::Config<256, false, false, 3, 2>;
 // The ping-pong candidate: 128 x 128 tiles per warpgroup, 4 stages, staging of
 // 64 columns per warpgroup.
 using PingPongLogits = hopper::PingPong<128, 4, 64>;
+using PingPongInFlightLogits = hopper::PingPong<128, 4, 64, true>;
 // dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
 // tiles fill the waves.
 using DxGrads = hopper::Config<192, false, true, 4, 2>;
@@ -296,13 +297,13 @@ int64_t maxChunk() {
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
 }
 
-// Candidates for the logit pass not yet checked on a device, picked by
+// Candidate kernels not yet checked on a device, picked by
 // environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
 // SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue), SIGLIP_CUDA_LOGITS=
-// persistent, persistent-4stages or pingpong (hopper_persistent.cuh), and for
-// the dX and dY kernels SIGLIP_CUDA_GRADS=cluster (Config's kCluster), wide
-// (128 x 256 tiles) or wide-cluster.
-enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong };
+// persistent, persistent-4stages, pingpong or pingpong-inflight
+// (hopper_persistent.cuh), and for the dX and dY kernels SIGLIP_CUDA_GRADS=
+// cluster (Config's kCluster), wide (128 x 256 tiles) or wide-cluster.
+enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong, kPingPongInFlight };
 enum class GradKernels { kTiles, kClusters, kWide, kWideClusters };
 
 // The value of `name`, one of `allowed` (the first is the default).
@@ -323,7 +324,8 @@ int choice(const char* name, std::initializer_list<const char*> allowed) {
 struct Kernels {
   bool leanEpilogue = choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1;
   LogitKernel logits = static_cast<LogitKernel>(
-      choice("SIGLIP_CUDA_LOGITS", {"tiles", "persistent", "persistent-4stages", "pingpong"}));
+      choice("SIGLIP_CUDA_LOGITS",
+             {"tiles", "persistent", "persistent-4stages", "pingpong", "pingpong-inflight"}));
   GradKernels grads = static_cast<GradKernels>(
       choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster", "wide", "wide-cluster"}));
 };
@@ -374,6 +376,9 @@ cudaError_t launchLogitKernel(LogitKernel kernel, const CUtensorMap& xMap, const
     case LogitKernel::kPingPong:
       return hopper::launchPingPongGemm<PingPongLogits>(xMap, yMap(kNarrow), rowTiles,
                                                         colsPadded / kNarrow, dimK, epilogue);
+    case LogitKernel::kPingPongInFlight:
+      return hopper::launchPingPongGemm<PingPongInFlightLogits>(
+          xMap, yMap(kNarrow), rowTiles, colsPadded / kNarrow, dimK, epilogue);
     default:
       return hopper::launchGemm<Logits>(xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK,
                                         epilogue);
