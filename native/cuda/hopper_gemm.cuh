@@ -373,6 +373,21 @@ inline CUtensorMap tileMap(const __nv_bfloat16* base, int64_t inner, int64_t out
   return map;
 }
 
+// Whether tiles `wide` columns wide take no longer than `narrow` ones for an
+// output of mTiles row tiles by `columns`, run in waves of one tile per
+// multiprocessor, each wave as long as its tiles are wide: wider tiles move
+// less data per flop, but fewer of them can leave a wave half empty. 768
+// columns on 132 multiprocessors: 128 row tiles take 4 waves of 192 or 3 of
+// 256 (yes); 64 row tiles take 2 waves either way (no).
+inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, int wide,
+                                 int processors) {
+  auto waveTime = [&](int64_t width) {
+    const int64_t tiles = mTiles * ((columns + width - 1) / width);
+    return (tiles + processors - 1) / processors * width;
+  };
+  return waveTime(wide) <= waveTime(narrow);
+}
+
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
 template <typename Cfg, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,

@@ -272,20 +272,9 @@ using PersistentLogits = hopper::Config<256, false, false, 3, 2>;
 // 64 columns per warpgroup.
 using PingPongLogits = hopper::PingPong<128, 4, 64>;
 using PingPongInFlightLogits = hopper::PingPong<128, 4, 64, true>;
-// dX reads Y N-major; dY reads G M-major and X N-major. D = 768 = 4 x 192
-// tiles fill the waves.
-using DxGrads = hopper::Config<192, false, true, 4, 2>;
-using DyGrads = hopper::Config<192, true, true, 4, 2>;
-// The cluster candidate: pairs of row tiles share the B tile (Y or X columns).
-using DxGradsPairs = hopper::Config<192, false, true, 4, 2, 2>;
-using DyGradsPairs = hopper::Config<192, true, true, 4, 2, 2>;
-// The wide candidates: 128 x 256 tiles, 3 instead of 4 across D = 768 (the
-// same waves, each tile 4/3 the work) with less shared-memory and L2 traffic
-// per flop; never measured (192 was chosen by the wave count alone).
-using DxGradsWide = hopper::Config<256, false, true, 4, 2>;
-using DyGradsWide = hopper::Config<256, true, true, 4, 2>;
-using DxGradsWidePairs = hopper::Config<256, false, true, 4, 2, 2>;
-using DyGradsWidePairs = hopper::Config<256, true, true, 4, 2, 2>;
+// The dX and dY tiles (launchGrad): 128 x 192, as D = 768 = 4 x 192 fills
+// the waves; the candidates' are 128 x 256 and 2-CTA clusters.
+constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
 constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
 constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
@@ -400,49 +389,73 @@ int64_t launchLogits(const Kernels& kernels, const CUtensorMap& xMap, const Bf16
   return rowTiles * (colsPadded / Logits::kBlockN) * (Logits::kMathThreads / 32);
 }
 
-// dX[rows] += G Y and dY[cols] += G^T X for one chunk, with the kernels of
-// configurations Dx and Dy.
-template <typename Dx, typename Dy>
-void launchGradKernels(const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK, int64_t dim,
-                       int64_t rowsPadded, int64_t colsPadded, const AccumulateEpilogue& dxOut,
-                       const AccumulateEpilogue& dyOut) {
-  // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
-  const CUtensorMap gRows = hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM);
-  const CUtensorMap yColumns = hopper::tileMap(yOp, dimK, colsPadded, 64);
-  check(hopper::launchGemm<Dx>(gRows, yColumns, rowsPadded / hopper::kBlockM,
-                               (dim + Dx::kBlockN - 1) / Dx::kBlockN, colsPadded, dxOut),
-        "dX tile launch (wgmma)");
-  // dY: A = G read M-major, B = X [rows x D] N-major.
-  const CUtensorMap gColumns = hopper::tileMap(g, colsPadded, rowsPadded, 64);
-  const CUtensorMap xColumns = hopper::tileMap(xOp, dimK, rowsPadded, 64);
-  check(hopper::launchGemm<Dy>(gColumns, xColumns, colsPadded / hopper::kBlockM,
-                               (dim + Dy::kBlockN - 1) / Dy::kBlockN, rowsPadded, dyOut),
-        "dY tile launch (wgmma)");
+// out += A B^T for dX (kAMnMajor = false: A = G read K-major) or dY (true: G
+// read M-major), B (Y or X columns) read N-major, over mTiles row tiles and
+// `dim` columns. wide: 128 x 256 tiles instead of 128 x 192; clusters: pairs
+// of row tiles share the B tile (Config's kCluster).
+template <bool kAMnMajor>
+void launchGrad(bool wide, bool clusters, const CUtensorMap& a, const CUtensorMap& b,
+                int64_t mTiles, int64_t dim, int64_t depth, const AccumulateEpilogue& out,
+                const char* what) {
+  auto launch = [&](auto tiles) {
+    using Tiles = decltype(tiles);
+    check(hopper::launchGemm<Tiles>(a, b, mTiles, (dim + Tiles::kBlockN - 1) / Tiles::kBlockN,
+                                    depth, out),
+          what);
+  };
+  using hopper::Config;
+  if (wide && clusters)
+    launch(Config<kWideGradBlockN, kAMnMajor, true, 4, 2, 2>{});
+  else if (wide)
+    launch(Config<kWideGradBlockN, kAMnMajor, true, 4, 2>{});
+  else if (clusters)
+    launch(Config<kGradBlockN, kAMnMajor, true, 4, 2, 2>{});
+  else
+    launch(Config<kGradBlockN, kAMnMajor, true, 4, 2>{});
 }
 
-void launchGrads(const Kernels& kernels, const Bf16* g, const Bf16* xOp, const Bf16* yOp,
-                 int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+// dX[rows] += G Y and dY[cols] += G^T X for one chunk. With the wide
+// candidates, each launch takes 128 x 256 tiles only where they need no more
+// time in waves than 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536
+// the chunks are 8192 x 16384, so dY (128 row tiles) takes them and dX (64)
+// does not.
+void launchGrads(const Kernels& kernels, int processors, const Bf16* g, const Bf16* xOp,
+                 const Bf16* yOp, int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
-  switch (kernels.grads) {
-    case GradKernels::kClusters:
-      return launchGradKernels<DxGradsPairs, DyGradsPairs>(g, xOp, yOp, dimK, dim, rowsPadded,
-                                                           colsPadded, dxOut, dyOut);
-    case GradKernels::kWide:
-      return launchGradKernels<DxGradsWide, DyGradsWide>(g, xOp, yOp, dimK, dim, rowsPadded,
-                                                         colsPadded, dxOut, dyOut);
-    case GradKernels::kWideClusters:
-      return launchGradKernels<DxGradsWidePairs, DyGradsWidePairs>(
-          g, xOp, yOp, dimK, dim, rowsPadded, colsPadded, dxOut, dyOut);
-    default:
-      return launchGradKernels<DxGrads, DyGrads>(g, xOp, yOp, dimK, dim, rowsPadded, colsPadded,
-                                                 dxOut, dyOut);
-  }
+  const bool wide =
+      kernels.grads == GradKernels::kWide || kernels.grads == GradKernels::kWideClusters;
+  const bool clusters =
+      kernels.grads == GradKernels::kClusters || kernels.grads == GradKernels::kWideClusters;
+  auto wideFits = [&](int64_t mTiles) {
+    return wide &&
+           hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors);
+  };
+  // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM;
+  launchGrad<false>(wideFits(rowTiles), clusters,
+                    hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
+                    hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
+                    "dX tile launch (wgmma)");
+  // dY: A = G read M-major, B = X [rows x D] N-major.
+  const int64_t colTiles = colsPadded / hopper::kBlockM;
+  launchGrad<true>(wideFits(colTiles), clusters, hopper::tileMap(g, colsPadded, rowsPadded, 64),
+                   hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
+                   "dY tile launch (wgmma)");
+}
+
+int multiprocessors() {
+  int device = 0, count = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device),
+        "cudaDeviceGetAttribute(multiprocessors)");
+  return count;
 }
 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
   const Kernels kernels;
+  const int processors = multiprocessors();
   const Plan plan = hopper_pass::plan(p, withGrads);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
@@ -478,7 +491,8 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(kernels, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
+      launchGrads(kernels, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut,
+                  dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);

@@ -97,6 +97,11 @@ int main() {
   check<Config<256, false, false, 3, 2>, 128>("persistent, parts of 128", 2);
   check<Config<256, false, false, 4, 2>, 32>("persistent, parts of 32", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
+  // The wide dX/dY candidate's choice of tile width per launch (waves of 132).
+  expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
+  expect(!widerTilesFillAsWell(64, 768, 192, 256, 132), "192 at 64 row tiles, D = 768");
+  expect(!widerTilesFillAsWell(128, 1152, 192, 256, 132), "192 at D = 1152 (192 divides it)");
+  expect(!widerTilesFillAsWell(2, 768, 192, 256, 132), "192 when all fit in one wave");
   std::printf("cuda layout: %d failed\n", failed);
   return failed == 0 ? 0 : 1;
 }
