@@ -391,14 +391,14 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
 template <typename Cfg, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
-                       int64_t depth, const Epilogue& epilogue) {
+                       int64_t depth, const Epilogue& epilogue, cudaStream_t stream = 0) {
   auto* kernel = gemmKernel<Cfg, Epilogue>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
   if constexpr (Cfg::kCluster == 1) {
     kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
-             Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
+             Cfg::kSmemBytes, stream>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
     return cudaGetLastError();
   } else {
     // Whole clusters along M: a spare CTA reads zeros past A's edge and its
@@ -409,6 +409,7 @@ cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTile
         dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(clusters * Cfg::kCluster));
     config.blockDim = dim3(Cfg::kThreads);
     config.dynamicSmemBytes = Cfg::kSmemBytes;
+    config.stream = stream;
     cudaLaunchAttribute cluster{};
     cluster.id = cudaLaunchAttributeClusterDimension;
     cluster.val.clusterDim.x = 1;

@@ -5,8 +5,10 @@
 // Two implementations of the GEMMs: wgmma with the tensor copy engine
 // (hopper_gemm.cuh; bf16 on compute capability 9 with sm_90a code), and WMMA
 // (tile_gemm.cuh; tf32, and bf16 elsewhere or with SIGLIP_CUDA_GEMM=wmma).
-// All launches go to the legacy default stream, in a fixed order, and the
-// block sums are reduced in a fixed order: results are bit-identical run to run.
+// All launches go to the legacy default stream, in a fixed order (the
+// SIGLIP_CUDA_GRAD_STREAMS candidate runs dY beside dX on a side stream: they
+// write disjoint outputs), and the block sums are reduced in a fixed order:
+// results are bit-identical run to run.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -95,7 +97,34 @@ struct Workspace {
   }
 };
 Workspace workspace;
-std::mutex deviceMutex;  // one pass at a time: the workspace is shared
+
+// A second stream for the dY kernel (SIGLIP_CUDA_GRAD_STREAMS=two, a
+// candidate), forked from and joined back to the default stream by events,
+// so that dX and dY share the multiprocessors: one fills the other's last
+// wave and overlaps its epilogue. Created on first use.
+struct SideStream {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t forked = nullptr, joined = nullptr;
+  void ensure() {
+    if (joined != nullptr) return;
+    try {
+      check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+      check(cudaEventCreateWithFlags(&forked, cudaEventDisableTiming), "cudaEventCreate");
+      check(cudaEventCreateWithFlags(&joined, cudaEventDisableTiming), "cudaEventCreate");
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  void release() {
+    if (joined != nullptr) cudaEventDestroy(joined);
+    if (forked != nullptr) cudaEventDestroy(forked);
+    if (stream != nullptr) cudaStreamDestroy(stream);
+    stream = nullptr, forked = joined = nullptr;
+  }
+};
+SideStream sideStream;
+std::mutex deviceMutex;  // one pass at a time: the workspace and side stream are shared
 
 // Device buffers freed on every path.
 template <typename T>
@@ -291,7 +320,8 @@ int64_t maxChunk() {
 // SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue), SIGLIP_CUDA_LOGITS=
 // persistent, persistent-4stages, pingpong or pingpong-inflight
 // (hopper_persistent.cuh), and for the dX and dY kernels SIGLIP_CUDA_GRADS=
-// cluster (Config's kCluster), wide (128 x 256 tiles) or wide-cluster.
+// cluster (Config's kCluster), wide (128 x 256 tiles) or wide-cluster and
+// SIGLIP_CUDA_GRAD_STREAMS=two (SideStream).
 enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong, kPingPongInFlight };
 enum class GradKernels { kTiles, kClusters, kWide, kWideClusters };
 
@@ -317,6 +347,7 @@ struct Kernels {
              {"tiles", "persistent", "persistent-4stages", "pingpong", "pingpong-inflight"}));
   GradKernels grads = static_cast<GradKernels>(
       choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster", "wide", "wide-cluster"}));
+  bool twoGradStreams = choice("SIGLIP_CUDA_GRAD_STREAMS", {"one", "two"}) == 1;
 };
 
 struct Plan {
@@ -396,11 +427,11 @@ int64_t launchLogits(const Kernels& kernels, const CUtensorMap& xMap, const Bf16
 template <bool kAMnMajor>
 void launchGrad(bool wide, bool clusters, const CUtensorMap& a, const CUtensorMap& b,
                 int64_t mTiles, int64_t dim, int64_t depth, const AccumulateEpilogue& out,
-                const char* what) {
+                cudaStream_t stream, const char* what) {
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     check(hopper::launchGemm<Tiles>(a, b, mTiles, (dim + Tiles::kBlockN - 1) / Tiles::kBlockN,
-                                    depth, out),
+                                    depth, out, stream),
           what);
   };
   using hopper::Config;
@@ -430,17 +461,30 @@ void launchGrads(const Kernels& kernels, int processors, const Bf16* g, const Bf
     return wide &&
            hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors);
   };
+  // dY on the side stream, after everything before it on the default stream
+  // (the G chunk) and before anything after it there (the next chunk's G).
+  cudaStream_t dyStream = 0;
+  if (kernels.twoGradStreams) {
+    sideStream.ensure();
+    dyStream = sideStream.stream;
+    check(cudaEventRecord(sideStream.forked, 0), "cudaEventRecord");
+    check(cudaStreamWaitEvent(dyStream, sideStream.forked, 0), "cudaStreamWaitEvent");
+  }
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
   launchGrad<false>(wideFits(rowTiles), clusters,
                     hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
-                    hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
+                    hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut, 0,
                     "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const int64_t colTiles = colsPadded / hopper::kBlockM;
   launchGrad<true>(wideFits(colTiles), clusters, hopper::tileMap(g, colsPadded, rowsPadded, 64),
                    hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
-                   "dY tile launch (wgmma)");
+                   dyStream, "dY tile launch (wgmma)");
+  if (kernels.twoGradStreams) {
+    check(cudaEventRecord(sideStream.joined, dyStream), "cudaEventRecord");
+    check(cudaStreamWaitEvent(0, sideStream.joined, 0), "cudaStreamWaitEvent");
+  }
 }
 
 int multiprocessors() {
@@ -632,4 +676,5 @@ extern "C" const char* siglip_cuda_last_error(void) { return lastError.c_str(); 
 extern "C" void siglip_cuda_release(void) {
   std::lock_guard<std::mutex> lock(deviceMutex);
   workspace.release();
+  sideStream.release();
 }
