@@ -29,8 +29,9 @@ gzip -f "$OUT_DIR/sass.txt"
 # checked and timed in its own process; the fastest correct one at N = 65536
 # then gets the full check below, joined with the fastest correct setting of
 # SIGLIP_CUDA_GRADS and of SIGLIP_CUDA_GRAD_STREAMS where each alone beats the
-# shipped kernels (the logit and the gradient kernels are separate launches). VARIANTS=candidates: the
-# candidates not yet measured (bench/gpu/NOTES.md), with the shipped kernel.
+# shipped kernels (the logit and the gradient kernels are separate launches).
+# VARIANTS=candidates: the candidates not yet measured (bench/gpu/NOTES.md),
+# with the shipped kernel.
 # The cluster ones come last: a hang in a cluster barrier (no trap there) costs
 # the variant's whole time limit, 60 s (a variant should need under 30 s:
 # start-up, 12 small checks, two sizes timed). Each variant's whole output and

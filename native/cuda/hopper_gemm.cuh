@@ -373,6 +373,15 @@ inline CUtensorMap tileMap(const __nv_bfloat16* base, int64_t inner, int64_t out
   return map;
 }
 
+// The current device's multiprocessor count.
+inline cudaError_t multiprocessorCount(int& count) {
+  int device = 0;
+  cudaError_t status = cudaGetDevice(&device);
+  if (status == cudaSuccess)
+    status = cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+  return status;
+}
+
 // Whether tiles `wide` columns wide take no longer than `narrow` ones for an
 // output of mTiles row tiles by `columns`, run in waves of one tile per
 // multiprocessor, each wave as long as its tiles are wide: wider tiles move

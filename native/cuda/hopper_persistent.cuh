@@ -170,11 +170,9 @@ cudaError_t launchOnEveryProcessor(void (*kernel)(CUtensorMap, CUtensorMap, int,
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   if (configured != cudaSuccess) return configured;
-  int device = 0, processors = 0;
-  cudaError_t status = cudaGetDevice(&device);
-  if (status == cudaSuccess)
-    status = cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device);
-  if (status != cudaSuccess) return status;
+  int processors = 0;
+  if (const cudaError_t status = multiprocessorCount(processors); status != cudaSuccess)
+    return status;
   const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
   kernel<<<static_cast<unsigned>(blocks), Shape::kThreads, Shape::kSmemBytes>>>(
       a, b, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles), static_cast<int>(nTiles),

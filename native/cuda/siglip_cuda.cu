@@ -487,19 +487,12 @@ void launchGrads(const Kernels& kernels, int processors, const Bf16* g, const Bf
   }
 }
 
-int multiprocessors() {
-  int device = 0, count = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device),
-        "cudaDeviceGetAttribute(multiprocessors)");
-  return count;
-}
-
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
   const Kernels kernels;
-  const int processors = multiprocessors();
+  int processors = 0;
+  check(hopper::multiprocessorCount(processors), "multiprocessor count");
   const Plan plan = hopper_pass::plan(p, withGrads);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
