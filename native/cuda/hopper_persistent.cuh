@@ -126,13 +126,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const int tiles = mTiles * nTiles, block = blockIdx.x, blocks = gridDim.x;
   Work::initBarriers(full, empty);
 
-  if (warp == 8) {
+  constexpr int kGroupWarps = Work::kMathWarps;  // the warps of one warpgroup
+  if (warp == 2 * kGroupWarps) {                 // the copy warp, after the two warpgroups
     if (lane == 0) loadBlockTiles<Work>(smem, full, empty, &aMap, &bMap, kSteps, tiles, nTiles);
     return;
   }
   // Named barriers: 1 + group for a warpgroup's staging; 3 + group "group may
   // start its next mainloop" (the other warpgroup arrives, this one syncs).
-  const int group = warp / 4, groupWarp = warp % 4;
+  const int group = warp / kGroupWarps, groupWarp = warp % kGroupWarps;
   float* staging =
       reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes + group * Cfg::kStagingBytes);
   constexpr int kTurnThreads = 2 * Cfg::kMathThreads;
@@ -154,7 +155,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,
                                                       int64_t(t % nTiles) * Cfg::kBlockN, epilogue,
                                                       state, 1 + group, 0, groupWarp, lane);
-    epilogue.finish(state, static_cast<int64_t>(t) * 4 + groupWarp);
+    epilogue.finish(state, static_cast<int64_t>(t) * kGroupWarps + groupWarp);
   }
 #endif
 }
