@@ -34,9 +34,12 @@ gzip -f "$OUT_DIR/sass.txt"
 # with the shipped kernel.
 # The cluster ones come last: a hang in a cluster barrier (no trap there) costs
 # the variant's whole time limit, 60 s (a variant should need under 30 s:
-# start-up, 12 small checks, two sizes timed). Each variant's whole output and
-# report go to OUT_DIR/variants/ (a failed check says there where the
-# gradients are wrong); variants.log has the summary.
+# start-up, 12 small checks, two sizes timed). A variant that could end after
+# VARIANTS_UNTIL_S seconds of the run (default 400) is skipped, so that the
+# full check and the Node check still fit the device tool's 600 s per call.
+# Each variant's whole output and report go to OUT_DIR/variants/ (a failed
+# check says there where the gradients are wrong); variants.log has the
+# summary and the seconds each step ended at.
 if [[ "${VARIANTS:-}" == candidates ]]; then
   VARIANTS="SIGLIP_CUDA_LOGITS=tiles SIGLIP_CUDA_EPILOGUE=lean"
   for logits in persistent persistent-4stages pingpong pingpong-inflight; do
@@ -48,7 +51,11 @@ fi
 : > "$OUT_DIR/variants.log"
 mkdir -p "$OUT_DIR/variants"
 for variant in ${VARIANTS:-}; do
-  echo "== variant $variant" | tee -a "$OUT_DIR/variants.log"
+  if ((SECONDS + 60 > ${VARIANTS_UNTIL_S:-400})); then
+    echo "== variant $variant SKIPPED: the run is at ${SECONDS} s" | tee -a "$OUT_DIR/variants.log"
+    continue
+  fi
+  echo "== variant $variant (run at ${SECONDS} s)" | tee -a "$OUT_DIR/variants.log"
   name=${variant//[^A-Za-z0-9]/_}
   (
     IFS=, && export $variant
@@ -86,7 +93,7 @@ PY
 [[ -n "${VARIANTS:-}" ]] && echo "full check with: ${best:-the shipped kernels (no variant was correct)}" | tee -a "$OUT_DIR/variants.log"
 if [[ -n "$best" ]]; then IFS=, && export $best && unset IFS; fi
 
-echo "== correctness and timings ($(env | grep ^SIGLIP_CUDA_ | tr '\n' ' '))"
+echo "== correctness and timings, run at ${SECONDS} s ($(env | grep ^SIGLIP_CUDA_ | tr '\n' ' '))"
 PYTHONUNBUFFERED=1 timeout "${CHECK_TIMEOUT:-300}" python3 "$ROOT/bench/gpu/check.py" "$BUILD/libsiglip_cuda_capi.so" "$OUT_DIR" 2>&1 | tee "$OUT_DIR/check.log"
 status=${PIPESTATUS[0]}
 
@@ -98,8 +105,9 @@ if [[ "${WMMA_BASELINE:-0}" == 1 ]]; then
 fi
 
 if [[ -f "$ROOT/.device/node.xz" && -d "$ROOT/.device/pkg" ]]; then
-  echo "== Node API on the GPU"
+  echo "== Node API on the GPU, run at ${SECONDS} s"
   xz -dc "$ROOT/.device/node.xz" > /tmp/node && chmod +x /tmp/node
   (cd "$ROOT/.device/pkg" && timeout 120 /tmp/node "$ROOT/bench/gpu/node-check.js") 2>&1 | tee "$OUT_DIR/node-check.log"
 fi
+echo "== done at ${SECONDS} s"
 exit "$status"
