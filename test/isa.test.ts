@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { backendInfo, siglipLossAndGrads } from '../dist/index';
+import { relativeError } from './reference';
 
 const root = path.join(__dirname, '..');
 
@@ -33,16 +34,6 @@ function runWith(isa: string): { status: number | null; stdout: string; stderr: 
     encoding: 'utf8',
   });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
-}
-
-function relativeError(got: number[], want: number[]): number {
-  let num = 0;
-  let den = 0;
-  want.forEach((w, i) => {
-    num += (got[i] - w) ** 2;
-    den += w ** 2;
-  });
-  return Math.sqrt(num / den);
 }
 
 // The sets below the default one that an x86-64 CPU runs.
