@@ -373,12 +373,12 @@ inline CUtensorMap tileMap(const __nv_bfloat16* base, int64_t inner, int64_t out
   return map;
 }
 
-// The current device's multiprocessor count.
-inline cudaError_t multiprocessorCount(int& count) {
+// An attribute of the current device (its multiprocessor count, its compute
+// capability).
+inline cudaError_t currentDeviceAttribute(cudaDeviceAttr attribute, int& value) {
   int device = 0;
   cudaError_t status = cudaGetDevice(&device);
-  if (status == cudaSuccess)
-    status = cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+  if (status == cudaSuccess) status = cudaDeviceGetAttribute(&value, attribute, device);
   return status;
 }
 

@@ -172,7 +172,8 @@ cudaError_t launchOnEveryProcessor(void (*kernel)(CUtensorMap, CUtensorMap, int,
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   if (configured != cudaSuccess) return configured;
   int processors = 0;
-  if (const cudaError_t status = multiprocessorCount(processors); status != cudaSuccess)
+  if (const cudaError_t status = currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors);
+      status != cudaSuccess)
     return status;
   const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
   kernel<<<static_cast<unsigned>(blocks), Shape::kThreads, Shape::kSmemBytes>>>(

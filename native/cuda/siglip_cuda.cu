@@ -353,9 +353,11 @@ struct Kernels {
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
   size_t bytes[4];  // x, y, g, warp sums
+  // Each buffer starts 256-byte aligned in the workspace (tensor maps need 16).
+  static size_t slot(size_t bytes) { return roundUp(bytes, 256); }
   size_t total() const {
     size_t t = 3 * sizeof(double);
-    for (size_t b : bytes) t += (b + 255) / 256 * 256;
+    for (size_t b : bytes) t += slot(b);
     return t;
   }
 };
@@ -492,12 +494,13 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   const bool withGrads = dx != nullptr && dy != nullptr;
   const Kernels kernels;
   int processors = 0;
-  check(hopper::multiprocessorCount(processors), "multiprocessor count");
+  check(hopper::currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors),
+        "multiprocessor count");
   const Plan plan = hopper_pass::plan(p, withGrads);
   unsigned char* cursor = static_cast<unsigned char*>(workspace.reserve(plan.total()));
   auto take = [&](size_t bytes) {
     unsigned char* at = cursor;
-    cursor += (bytes + 255) / 256 * 256;
+    cursor += Plan::slot(bytes);
     return reinterpret_cast<Bf16*>(at);
   };
   Bf16* xOp = take(plan.bytes[0]);
@@ -541,9 +544,8 @@ bool usable() {
   const char* forced = std::getenv("SIGLIP_CUDA_GEMM");
   if (forced != nullptr && std::strcmp(forced, "wmma") == 0) return false;
   static const bool capable = [] {
-    int device = 0, major = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+    int major = 0;
+    if (hopper::currentDeviceAttribute(cudaDevAttrComputeCapabilityMajor, major) != cudaSuccess ||
         major != 9)
       return false;
     int compiled = 0;
