@@ -16,9 +16,7 @@ BUILD=/tmp/siglip-gpu-build
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv | tee "$OUT_DIR/nvidia-smi.txt"
 echo "== build"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGLIP_BUILD_TESTS=OFF \
-  -DCMAKE_CUDA_ARCHITECTURES=90a-real -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$OUT_DIR/build.log" 2>&1 &&
-  cmake --build "$BUILD" -j 16 >> "$OUT_DIR/build.log" 2>&1 || { tail -40 "$OUT_DIR/build.log"; exit 1; }
+source "$ROOT/bench/gpu/build.sh"
 grep -E "registers|spill" "$OUT_DIR/build.log" | sort | uniq -c | head -20
 cuobjdump --dump-sass "$BUILD/libsiglip_cuda_capi.so" > "$OUT_DIR/sass.txt" 2>/dev/null
 echo "tensor-core instructions in the build: HGMMA $(grep -c HGMMA "$OUT_DIR/sass.txt") HMMA $(grep -c HMMA "$OUT_DIR/sass.txt") UTMALDG $(grep -c UTMALDG "$OUT_DIR/sass.txt")"

@@ -58,12 +58,16 @@ struct OperandTile {
                             static_cast<uint16_t>((1 << kCluster) - 1));
   }
 
-  // The 16-deep step kk of the rows starting at `tile`.
-  __device__ __forceinline__ static uint64_t descriptor(const unsigned char* tile, int kk) {
-    if constexpr (kMnMajor)
-      return swizzledDescriptor(tile + kk * 16 * 128, kBoxBytes);  // 16 K rows of 128 bytes
-    else
-      return swizzledDescriptor(tile + kk * 16 * 2, 16);  // 16 elements along each row
+  // The descriptor low word (hopper_ptx.cuh) of rows stored from `address`.
+  __device__ __forceinline__ static uint32_t descriptorLow(uint32_t address) {
+    return hopper::descriptorLow(address, kMnMajor ? kBoxBytes : 16);
+  }
+
+  // The 16-deep step kk of the rows whose descriptor low word is `rowsLow`:
+  // 16 K rows of 128 bytes further (MN-major) or 16 elements along each row.
+  __device__ __forceinline__ static uint64_t descriptor(uint32_t rowsLow, int kk) {
+    constexpr uint32_t kStepBytes = kMnMajor ? 16 * 128 : 16 * 2;
+    return hopper::descriptor(rowsLow + kk * kStepBytes / 16);
   }
 };
 
@@ -166,30 +170,45 @@ struct TileWork {
         for (int j = 0; j < 8; ++j) acc[f][i][j] = 0.0f;
   }
 
+  // The ring as the math warps see it, in shared-memory addresses taken once
+  // per kernel: taken from generic pointers at every k-step, they cost more
+  // instructions than the step's products (bench/gpu/NOTES.md, v10).
+  struct Ring {
+    uint32_t aLow, bLow;   // descriptor low words of stage 0's A and B tiles
+    uint32_t full, empty;  // the barrier arrays
+  };
+  __device__ __forceinline__ static Ring ring(const unsigned char* smem, uint64_t* full,
+                                              uint64_t* empty) {
+    const uint32_t stages = sharedAddress(smem);
+    return {Cfg::A::descriptorLow(stages), Cfg::B::descriptorLow(stages + Cfg::A::kBytes),
+            sharedAddress(full), sharedAddress(empty)};
+  }
+
   // Waits for the block's `step`-th stage and issues its products into acc
   // (the warpgroup's rows) as one wgmma group.
-  __device__ __forceinline__ static void issueProducts(Accumulators& acc, const unsigned char* smem,
-                                                       uint64_t* full, int step, int group) {
-    const int s = step % kStages;
-    barrierWait(&full[s], (step / kStages) & 1);
-    const unsigned char* a = smem + s * Cfg::kStageBytes + group * kFragments * 64 * 128;
-    const unsigned char* b = smem + s * Cfg::kStageBytes + Cfg::A::kBytes;
+  __device__ __forceinline__ static void issueProducts(Accumulators& acc, const Ring& ring,
+                                                       int step, int group) {
+    const uint32_t s = static_cast<uint32_t>(step) % kStages;
+    barrierWait(ring.full + 8 * s, (static_cast<uint32_t>(step) / kStages) & 1);
+    const uint32_t stage = s * (Cfg::kStageBytes / 16);
+    const uint32_t a = ring.aLow + stage + group * kFragments * 64 * 128 / 16;
+    const uint32_t b = ring.bLow + stage;
     wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < kBlockK / 16; ++kk)
 #pragma unroll
       for (int f = 0; f < kFragments; ++f)
         Wgmma<kBlockN>::template run<Cfg::kAMnMajor, Cfg::kBMnMajor>(
-            acc[f], Cfg::A::descriptor(a + f * 64 * 128, kk), Cfg::B::descriptor(b, kk));
+            acc[f], Cfg::A::descriptor(a + f * 64 * 128 / 16, kk), Cfg::B::descriptor(b, kk));
     wgmmaCommit();
   }
 
   // This warp is done reading the `step`-th stage (in every CTA of the cluster).
-  __device__ __forceinline__ static void release(uint64_t* empty, int step, int lane) {
-    const int s = step % kStages;
+  __device__ __forceinline__ static void release(const Ring& ring, int step, int lane) {
+    const uint32_t empty = ring.empty + 8 * (static_cast<uint32_t>(step) % kStages);
     if (lane == 0) {
-      barrierArrive(&empty[s]);
-      if constexpr (Cfg::kCluster > 1) barrierArriveInCluster(&empty[s], clusterRank() ^ 1);
+      barrierArrive(empty);
+      if constexpr (Cfg::kCluster > 1) barrierArriveInCluster(empty, clusterRank() ^ 1);
     }
   }
 
@@ -197,12 +216,11 @@ struct TileWork {
   // it into acc, release it. The tensor cores drain at every step; with two
   // warpgroups taking turns on them (gemmKernel, Persistent) the other fills
   // the gap (keeping a group in flight measured no faster: NOTES.md, v9).
-  __device__ __forceinline__ static void multiply(Accumulators& acc, const unsigned char* smem,
-                                                  uint64_t* full, uint64_t* empty, int step,
+  __device__ __forceinline__ static void multiply(Accumulators& acc, const Ring& ring, int step,
                                                   int group, int lane) {
-    issueProducts(acc, smem, full, step, group);
+    issueProducts(acc, ring, step, group);
     wgmmaWait<0>();
-    release(empty, step, lane);
+    release(ring, step, lane);
   }
 
   // The same for a warpgroup alone on the tensor cores (ping-pong): this
@@ -210,17 +228,16 @@ struct TileWork {
   // once its products are done, so the tensor cores do not drain between
   // steps. `first`: the first step of a mainloop; after the last,
   // finishInFlight.
-  __device__ __forceinline__ static void multiplyInFlight(Accumulators& acc,
-                                                          const unsigned char* smem, uint64_t* full,
-                                                          uint64_t* empty, int step, bool first,
-                                                          int group, int lane) {
-    issueProducts(acc, smem, full, step, group);
+  __device__ __forceinline__ static void multiplyInFlight(Accumulators& acc, const Ring& ring,
+                                                          int step, bool first, int group,
+                                                          int lane) {
+    issueProducts(acc, ring, step, group);
     wgmmaWait<1>();
-    if (!first) release(empty, step - 1, lane);
+    if (!first) release(ring, step - 1, lane);
   }
-  __device__ __forceinline__ static void finishInFlight(uint64_t* empty, int lastStep, int lane) {
+  __device__ __forceinline__ static void finishInFlight(const Ring& ring, int lastStep, int lane) {
     wgmmaWait<0>();
-    release(empty, lastStep, lane);
+    release(ring, lastStep, lane);
   }
 
   // stage and applyRows are host code too: native/tests/cuda_layout_test.cu
@@ -316,9 +333,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   }
 
   const int group = warp / 4;  // its rows: group * kFragments * 64 .. + kFragments * 64 - 1
+  const typename Work::Ring ring = Work::ring(smem, full, empty);
   typename Work::Accumulators acc;
   Work::zero(acc);
-  for (int k = 0; k < kSteps; ++k) Work::multiply(acc, smem, full, empty, k, group, lane);
+  for (int k = 0; k < kSteps; ++k) Work::multiply(acc, ring, k, group, lane);
 
   // Stage the accumulators in the ring, drained once every math warp is done
   // with it, then hand them to the epilogue.

@@ -96,12 +96,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     return;
   }
   const int group = warp / 4;
+  const typename Work::Ring ring = Work::ring(smem, full, empty);
   int step = 0;  // the ring position runs on across tiles, as the copy warp's
   for (int t = block; t < tiles; t += blocks) {
     typename Work::Accumulators acc;
     Work::zero(acc);
-    for (int k = 0; k < kSteps; ++k, ++step)
-      Work::multiply(acc, smem, full, empty, step, group, lane);
+    for (int k = 0; k < kSteps; ++k, ++step) Work::multiply(acc, ring, step, group, lane);
     typename Epilogue::State state{};
     Work::template applyInParts<Shape::kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,
                                                         int64_t(t % nTiles) * Cfg::kBlockN,
@@ -137,6 +137,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   float* staging =
       reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes + group * Cfg::kStagingBytes);
   constexpr int kTurnThreads = 2 * Cfg::kMathThreads;
+  const typename Work::Ring ring = Work::ring(smem, full, empty);
   for (int i = group; block + i * blocks < tiles; i += 2) {  // the block's i-th tile
     const int t = block + i * blocks;
     if (i > 0) namedBarrierSync(3 + group, kTurnThreads);
@@ -145,11 +146,11 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const int firstStep = i * kSteps;
     for (int k = 0; k < kSteps; ++k) {
       if constexpr (Cfg::kInFlight)
-        Work::multiplyInFlight(acc, smem, full, empty, firstStep + k, k == 0, 0, lane);
+        Work::multiplyInFlight(acc, ring, firstStep + k, k == 0, 0, lane);
       else
-        Work::multiply(acc, smem, full, empty, firstStep + k, 0, lane);
+        Work::multiply(acc, ring, firstStep + k, 0, lane);
     }
-    if constexpr (Cfg::kInFlight) Work::finishInFlight(empty, firstStep + kSteps - 1, lane);
+    if constexpr (Cfg::kInFlight) Work::finishInFlight(ring, firstStep + kSteps - 1, lane);
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
     Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,

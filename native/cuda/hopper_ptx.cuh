@@ -45,14 +45,16 @@ __device__ inline void barrierExpectBytes(uint64_t* bar, uint32_t bytes) {
 #endif
 }
 
-__device__ inline void barrierArrive(uint64_t* bar) {
+// The barriers' functions take the barrier's shared-memory address (the math
+// warps' mainloop takes it once per kernel: see TileWork::Ring) or a pointer.
+__device__ inline void barrierArrive(uint32_t bar) {
 #if SIGLIP_HOPPER_DEVICE
-  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(sharedAddress(bar))
-               : "memory");
+  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 #endif
 }
+__device__ inline void barrierArrive(uint64_t* bar) { barrierArrive(sharedAddress(bar)); }
 
-__device__ inline bool barrierTryWait(uint64_t* bar, uint32_t parity) {
+__device__ inline bool barrierTryWait(uint32_t bar, uint32_t parity) {
   uint32_t done = 1;
 #if SIGLIP_HOPPER_DEVICE
   asm volatile(
@@ -62,7 +64,7 @@ __device__ inline bool barrierTryWait(uint64_t* bar, uint32_t parity) {
       "selp.u32 %0, 1, 0, done;\n"
       "}\n"
       : "=r"(done)
-      : "r"(sharedAddress(bar)), "r"(parity)
+      : "r"(bar), "r"(parity)
       : "memory");
 #endif
   return done != 0;
@@ -71,11 +73,14 @@ __device__ inline bool barrierTryWait(uint64_t* bar, uint32_t parity) {
 // Waits until the barrier's phase with this parity has completed. A copy
 // that never lands (a bad tensor map) traps after ~5 s instead of hanging
 // the device: the launch then fails with an error the host reports.
-__device__ inline void barrierWait(uint64_t* bar, uint32_t parity) {
+__device__ inline void barrierWait(uint32_t bar, uint32_t parity) {
   if (barrierTryWait(bar, parity)) return;
   const long long start = clock64();
   while (!barrierTryWait(bar, parity))
     if (clock64() - start > 10'000'000'000LL) __trap();
+}
+__device__ inline void barrierWait(uint64_t* bar, uint32_t parity) {
+  barrierWait(sharedAddress(bar), parity);
 }
 
 // Copies the box at (inner, outer) of a 2-D tensor map into shared memory;
@@ -116,14 +121,14 @@ __device__ inline uint32_t clusterRank() {
 }
 
 // One arrival on the barrier at `bar`'s offset in CTA `rank` of the cluster.
-__device__ inline void barrierArriveInCluster(uint64_t* bar, uint32_t rank) {
+__device__ inline void barrierArriveInCluster(uint32_t bar, uint32_t rank) {
 #if SIGLIP_HOPPER_DEVICE
   asm volatile(
       "{\n"
       ".reg .b32 remote;\n"
       "mapa.shared::cluster.u32 remote, %0, %1;\n"
       "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n"
-      "}\n" ::"r"(sharedAddress(bar)),
+      "}\n" ::"r"(bar),
       "r"(rank)
       : "memory");
 #endif
@@ -139,16 +144,22 @@ __device__ inline void clusterSync() {
 #endif
 }
 
-// Shared-memory matrix descriptor of a tile written by the copy engine with the
-// 128-byte swizzle: 128-byte rows in 8-row (1024-byte) swizzle atoms, so 1024
-// bytes between groups of 8 rows. `leadingBytes` is unused for K-major tiles
-// and, for MN-major ones, the distance between blocks of 64 M or N elements.
-__device__ inline uint64_t swizzledDescriptor(const void* tile, uint32_t leadingBytes) {
-  const uint64_t address = sharedAddress(tile);
-  return ((address & 0x3FFFF) >> 4)             // start address
-         | (uint64_t(leadingBytes >> 4) << 16)  // leading byte offset
-         | (uint64_t(1024 >> 4) << 32)          // stride byte offset
-         | (uint64_t(1) << 62);                 // 128-byte swizzle
+// Shared-memory matrix descriptors of tiles written by the copy engine with
+// the 128-byte swizzle: 128-byte rows in 8-row (1024-byte) swizzle atoms, so
+// 1024 bytes between groups of 8 rows. The high word is the same for every
+// tile: the stride byte offset and the swizzle mode.
+constexpr uint32_t kDescriptorHigh = (1024 >> 4) | (1u << 30);
+
+// The low word: the start address / 16 in bits 0-13 and the leading byte
+// offset / 16 from bit 16 (unused for K-major tiles; for MN-major ones, the
+// distance between blocks of 64 M or N elements). A tile `bytes` further on
+// has this + bytes / 16: below 256 KB the address field does not carry.
+__device__ inline uint32_t descriptorLow(uint32_t address, uint32_t leadingBytes) {
+  return ((address & 0x3FFFF) >> 4) | ((leadingBytes >> 4) << 16);
+}
+
+__device__ inline uint64_t descriptor(uint32_t low) {
+  return (uint64_t(kDescriptorHigh) << 32) | low;
 }
 
 // A barrier among kThreads threads (whole warps) on barrier `kId` (0 is __syncthreads).
