@@ -1,7 +1,7 @@
 """A model of the Hopper kernels' synchronization, checked under random schedules.
 
-The kernels in native/cuda (gemmKernel in hopper_gemm.cuh, persistentGemmKernel
-and pingPongGemmKernel in hopper_persistent.cuh) coordinate a copy warp, the
+The kernels in native/cuda (gemmKernel in hopper_gemm.cuh, pingPongGemmKernel
+in hopper_pingpong.cuh) coordinate a copy warp, the
 tensor copy engine and the math warps through mbarriers (a ring of stages,
 each with a `full` and an `empty` barrier) and named barriers (staging and,
 in ping-pong, turns). A mistake there hangs the GPU or reads a stage before
@@ -16,8 +16,8 @@ interleavings and copy delays, and checks:
   - the staging holds the current part of the current tile for every reader
     (and, for gemmKernel, that no copy is in flight into the ring it reuses).
 It also runs broken variants (no turn barrier, a wrong arrival count, no
-barrier before staging) and requires the model to catch each, so that the
-checks above can fail. Run: python3 bench/gpu/pipeline_model.py
+barrier before staging, a stage never released) and requires the model to
+catch each, so that the checks above can fail. Run: python3 bench/gpu/pipeline_model.py
 """
 import random
 import sys
@@ -64,8 +64,7 @@ class NamedBarrier:
 class Block:
     """Shared state of one thread block (a CTA): barriers, ring slots, staging."""
 
-    def __init__(self, rank, stages, empty_count, b_boxes):
-        self.rank = rank
+    def __init__(self, stages, empty_count, b_boxes):
         self.b_boxes = b_boxes  # B's boxes of 64 columns: 3 for 192-column tiles, 4 for 256
         self.parts = ["A"] + [f"B{i}" for i in range(b_boxes)]
         self.full = [MBarrier(1) for _ in range(stages)]
@@ -101,9 +100,8 @@ def bar_sync(barrier, warps):
     yield ("wait", lambda: barrier.generation >= state["target"])
 
 
-def copy_warp(cluster, me, tile_list, k_steps, stages, engine):
-    """The copy warp: its own A, and the B boxes of its rank (box i: rank i %
-    cluster size), multicast to every block of the cluster."""
+def copy_warp(me, tile_list, k_steps, stages, engine):
+    """The copy warp: A and B's boxes of every k-step of the block's tiles."""
     step = 0
     for _t in tile_list:
         for _k in range(k_steps):
@@ -113,16 +111,11 @@ def copy_warp(cluster, me, tile_list, k_steps, stages, engine):
 
             def issue(s=s, step=step):
                 me.full[s].arrive(tx=(1 + me.b_boxes) * BOX_BYTES)
-                copies = [(me, "A")] + [(dest, f"B{i}") for i in range(me.b_boxes)
-                                        if i % len(cluster) == me.rank for dest in cluster]
-                for dest, part in copies:
-                    if dest.exited:
-                        raise ModelError(f"block {me.rank} copies into exited block {dest.rank}")
-                    if dest.readers[s]:
-                        raise ModelError(f"copy of step {step} into stage {s} of block {dest.rank} "
-                                         f"still read by {sorted(dest.readers[s])}")
-                    dest.incoming += 1
-                    engine.append((dest, s, step, part))
+                if me.readers[s]:
+                    raise ModelError(f"copy of step {step} into stage {s} still read by {sorted(me.readers[s])}")
+                for part in me.parts:
+                    me.incoming += 1
+                    engine.append((me, s, step, part))
 
             yield ("do", issue)
             step += 1
@@ -136,31 +129,26 @@ def acquire(me, warp, step, stages):
     def read():
         held = {part: me.slot[s].get(part) for part in me.parts}
         if any(v != step for v in held.values()):
-            raise ModelError(f"warp {warp} of block {me.rank} read stage {s} for step {step} but it holds {held}")
+            raise ModelError(f"warp {warp} read stage {s} for step {step} but it holds {held}")
         me.readers[s].add(warp)
 
     yield ("do", read)
 
 
-def release(cluster, me, warp, step, stages, remote_release=True):
+def release(me, warp, step, stages):
     """The step's products are done (wgmma.wait_group): the stage is released."""
     s = step % stages
 
     def arrive():
         me.readers[s].discard(warp)
         me.empty[s].arrive()
-        for peer in cluster:
-            if peer is not me and remote_release:
-                if peer.exited:
-                    raise ModelError(f"block {me.rank} arrives on exited block {peer.rank}")
-                peer.empty[s].arrive()
 
     yield ("do", arrive)
 
 
-def multiply(cluster, me, warp, step, stages, remote_release=True):
+def multiply(me, warp, step, stages):
     yield from acquire(me, warp, step, stages)
-    yield from release(cluster, me, warp, step, stages, remote_release)
+    yield from release(me, warp, step, stages)
 
 
 def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True, ring_staging=False):
@@ -184,27 +172,16 @@ def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True
     yield ("do", read)
 
 
-def tile_kernel_warp(cluster, me, warp, k_steps, stages, broken=None):
+def tile_kernel_warp(me, warp, k_steps, stages):
     """gemmKernel: one tile, staging in the ring."""
     for k in range(k_steps):
-        yield from multiply(cluster, me, warp, k, stages, broken != "local-release")
+        yield from multiply(me, warp, k, stages)
     yield from staged_part(me, warp, 0, range(8), ("tile", 0), 1, 8, ring_staging=True)
 
 
-def persistent_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None):
-    step = 0
-    for t in tile_list:
-        for _k in range(k_steps):
-            yield from multiply(cluster, me, warp, step, stages)
-            step += 1
-        for part in range(parts):
-            yield from staged_part(me, warp, 0, range(8), (t, part), 1, 8,
-                                   sync_first=broken != "no-staging-barrier")
-
-
-def ping_pong_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=None, in_flight=False):
-    """in_flight: a step's stage is released after the next step's products are
-    issued (TileWork::multiplyInFlight), the last one after the mainloop."""
+def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, broken=None):
+    """A step's stage is released after the next step's products are issued
+    (TileWork::multiplyInFlight), the last one after the mainloop."""
     group = warp // 4
     peers = range(4 * group, 4 * group + 4)
     for i in range(group, len(tile_list), 2):
@@ -212,54 +189,34 @@ def ping_pong_warp(cluster, me, warp, tile_list, k_steps, stages, parts, broken=
             yield from bar_sync(me.named_barrier(3 + group), 8)
         first = i * k_steps
         for k in range(k_steps):
-            if not in_flight:
-                yield from multiply(cluster, me, warp, first + k, stages)
-                continue
             yield from acquire(me, warp, first + k, stages)
             if k > 0:
-                yield from release(cluster, me, warp, first + k - 1, stages)
-        if in_flight and broken != "no-last-release":
-            yield from release(cluster, me, warp, first + k_steps - 1, stages)
+                yield from release(me, warp, first + k - 1, stages)
+        if broken != "no-last-release":
+            yield from release(me, warp, first + k_steps - 1, stages)
         if i + 1 < len(tile_list) and broken != "no-turns":
             yield ("do", lambda: me.named_barrier(3 + (1 - group)).arrive(8))
         for part in range(parts):
-            yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4)
-
-
-def then_leave(warp_program, cluster_barrier, warps):
-    """A warp of a cluster kernel: its program, then the cluster barrier."""
-    yield from warp_program
-    yield from bar_sync(cluster_barrier, warps)
+            yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4,
+                                   sync_first=broken != "no-staging-barrier")
 
 
 def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
-    """Runs one cluster's (or block's) schedule to the end; raises ModelError on a violation."""
+    """Runs one block's schedule to the end; raises ModelError on a violation."""
     parts = 2
-    size = 2 if kernel == "cluster" else 1
-    tile_list = [0] if kernel in ("tiles", "cluster") else list(range(tiles))
-    ping_pong = kernel.startswith("pingpong")
-    empty_count = (4 if ping_pong else 8) * size
+    tile_list = [0] if kernel == "tiles" else list(range(tiles))
+    empty_count = 4 if kernel == "pingpong" else 8
     if broken == "empty-count":
-        empty_count = 8 if ping_pong else empty_count // 2
-    cluster = [Block(rank, stages, empty_count, b_boxes) for rank in range(size)]
+        empty_count = 8 if kernel == "pingpong" else 4
+    block = Block(stages, empty_count, b_boxes)
     engine = []
-    cluster_barrier = NamedBarrier()
-    actors, owner = {}, {}
-    for block in cluster:
-        programs = {"copy": copy_warp(cluster, block, tile_list, k_steps, stages, engine)}
-        for w in range(8):
-            if kernel in ("tiles", "cluster"):
-                programs[w] = tile_kernel_warp(cluster, block, w, k_steps, stages, broken)
-            elif kernel == "persistent":
-                programs[w] = persistent_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken)
-            else:
-                programs[w] = ping_pong_warp(cluster, block, w, tile_list, k_steps, stages, parts, broken,
-                                             in_flight=kernel == "pingpong-inflight")
-        for name, program in programs.items():
-            if size > 1 and broken != "no-cluster-sync":
-                program = then_leave(program, cluster_barrier, 9 * size)
-            actors[(block.rank, name)] = program
-            owner[(block.rank, name)] = block
+    programs = {"copy": copy_warp(block, tile_list, k_steps, stages, engine)}
+    for w in range(8):
+        if kernel == "tiles":
+            programs[w] = tile_kernel_warp(block, w, k_steps, stages)
+        else:
+            programs[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, broken)
+    actors = dict(programs)
     current = {}
     for name, gen in actors.items():
         first = next(gen, None)
@@ -274,7 +231,7 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
         if pick == "engine":  # a copy lands (in any order)
             dest, s, step, part = engine.pop(rng.randrange(len(engine)))
             if dest.exited:
-                raise ModelError(f"a copy lands in exited block {dest.rank}")
+                raise ModelError("a copy lands after the block exited")
             dest.slot[s][part] = step
             dest.incoming -= 1
             dest.full[s].complete_tx(BOX_BYTES)
@@ -285,8 +242,7 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
         following = next(actors[pick], None)
         if following is None:
             del current[pick]
-            block = owner[pick]
-            if not any(owner[n] is block for n in current):
+            if not current:
                 block.exited = True
         else:
             current[pick] = following
@@ -296,27 +252,22 @@ def main():
     rng = random.Random(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
     shapes = [(k, s, t) for k in (1, 2, 3, 5, 12) for s in (3, 4) for t in (1, 2, 3, 5)]
     runs = 0
-    for kernel in ("tiles", "cluster", "persistent", "pingpong", "pingpong-inflight"):
+    for kernel in ("tiles", "pingpong"):
         for k_steps, stages, tiles in shapes:
-            if kernel in ("tiles", "cluster") and tiles > 1:
+            if kernel == "tiles" and tiles > 1:
                 continue  # one tile per block
-            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes; in a pair 2 + 1 or 2 + 2)
-            for b_boxes in (3, 4) if kernel in ("tiles", "cluster") else (3,):
+            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes)
+            for b_boxes in (3, 4) if kernel == "tiles" else (3,):
                 for _ in range(40):
                     simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes)
                     runs += 1
-    print(f"pipeline model: {runs} random schedules of gemmKernel (alone and in 2-CTA clusters), "
-          "persistent and ping-pong (products in flight or not): no violation")
+    print(f"pipeline model: {runs} random schedules of gemmKernel and ping-pong: no violation")
 
     # The checks must catch broken protocols.
     for kernel, broken, shape in (("pingpong", "no-turns", (12, 4, 5)), ("pingpong", "empty-count", (12, 4, 3)),
-                                  ("pingpong-inflight", "no-turns", (12, 4, 5)),
-                                  ("pingpong-inflight", "no-last-release", (12, 4, 3)),
-                                  ("persistent", "no-staging-barrier", (3, 3, 3)),
-                                  ("persistent", "empty-count", (12, 4, 2)),
-                                  ("cluster", "empty-count", (12, 4, 1)),
-                                  ("cluster", "local-release", (12, 4, 1)),
-                                  ("cluster", "no-cluster-sync", (5, 4, 1))):
+                                  ("pingpong", "no-last-release", (12, 4, 3)),
+                                  ("pingpong", "no-staging-barrier", (3, 3, 3)),
+                                  ("tiles", "empty-count", (12, 4, 1))):
         caught = None
         for _ in range(200):
             try:

@@ -24,28 +24,13 @@ gzip -f "$OUT_DIR/sass.txt"
 
 # Optional kernel variants, VARIANTS="A B ...", each a comma-separated list of
 # SIGLIP_CUDA_* settings (e.g. SIGLIP_CUDA_MAX_CHUNK=8192, SIGLIP_CUDA_GEMM=wmma),
-# checked and timed in its own process; the fastest correct one at N = 65536
-# then gets the full check below, joined with the fastest correct setting of
-# SIGLIP_CUDA_GRADS and of SIGLIP_CUDA_GRAD_STREAMS where each alone beats the
-# shipped kernels (the logit and the gradient kernels are separate launches).
-# VARIANTS=candidates: the candidates not yet measured (bench/gpu/NOTES.md),
-# with the shipped kernel.
-# The cluster ones come last: a hang in a cluster barrier (no trap there) costs
-# the variant's whole time limit, 60 s (a variant should need under 30 s:
-# start-up, 12 small checks, two sizes timed). A variant that could end after
-# VARIANTS_UNTIL_S seconds of the run (default 400) is skipped, so that the
-# full check and the Node check still fit the device tool's 600 s per call.
-# Each variant's whole output and report go to OUT_DIR/variants/ (a failed
-# check says there where the gradients are wrong); variants.log has the
-# summary and the seconds each step ended at.
-if [[ "${VARIANTS:-}" == candidates ]]; then
-  VARIANTS="SIGLIP_CUDA_LOGITS=tiles SIGLIP_CUDA_EPILOGUE=lean"
-  for logits in persistent persistent-4stages pingpong pingpong-inflight; do
-    VARIANTS+=" SIGLIP_CUDA_LOGITS=$logits SIGLIP_CUDA_LOGITS=$logits,SIGLIP_CUDA_EPILOGUE=lean"
-  done
-  VARIANTS+=" SIGLIP_CUDA_GRADS=wide SIGLIP_CUDA_GRAD_STREAMS=two"
-  VARIANTS+=" SIGLIP_CUDA_GRADS=cluster SIGLIP_CUDA_GRADS=wide-cluster"
-fi
+# checked and timed in its own process (60 s limit: a variant needs under
+# 10 s); the fastest correct one at N = 65536 then gets the full check below.
+# A variant that could end after VARIANTS_UNTIL_S seconds of the run (default
+# 400) is skipped, so that the full check and the Node check still fit the
+# device tool's 600 s per call. Each variant's whole output and report go to
+# OUT_DIR/variants/ (a failed check says there where the gradients are wrong);
+# variants.log has the summary and the seconds each step started at.
 : > "$OUT_DIR/variants.log"
 mkdir -p "$OUT_DIR/variants"
 for variant in ${VARIANTS:-}; do
@@ -73,19 +58,9 @@ for path in glob.glob(os.path.join(os.environ["OUT_DIR"], "variants", "*.json"))
     ms = [t["ms"] for t in r["timings"] if t["n"] == 65536 and "fused" in t["kind"]]
     if r.get("correct") and ms:
         runs.append((ms[0], r["variant"]))
-fastest = lambda rows: min(rows, key=lambda r: r[0]) if rows else None
-grad_keys = {"SIGLIP_CUDA_GRADS", "SIGLIP_CUDA_GRAD_STREAMS"}
-logits = fastest([r for r in runs if not set(r[1]) & grad_keys])
-shipped = fastest([r for r in runs if r[1] == {"SIGLIP_CUDA_LOGITS": "tiles"}])
-baseline = shipped or logits
-settings = dict(logits[1]) if logits else {}
-print(f"fastest correct: logits {logits}, shipped {shipped}", file=sys.stderr)
-for key in sorted(grad_keys):  # each dX/dY setting that alone beats the baseline
-    best = fastest([r for r in runs if set(r[1]) == {key}])
-    print(f"fastest correct {key}: {best}", file=sys.stderr)
-    if best and (baseline is None or best[0] < baseline[0]):
-        settings.update(best[1])
-print(",".join(f"{k}={v}" for k, v in sorted(settings.items())))
+best = min(runs, key=lambda r: r[0]) if runs else None
+print(f"fastest correct: {best}", file=sys.stderr)
+print(",".join(f"{k}={v}" for k, v in sorted(best[1].items())) if best else "")
 PY
 )
 [[ -n "${VARIANTS:-}" ]] && echo "full check with: ${best:-the shipped kernels (no variant was correct)}" | tee -a "$OUT_DIR/variants.log"

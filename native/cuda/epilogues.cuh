@@ -130,8 +130,9 @@ struct SigmoidEpilogue {
 
 // The sigmoid epilogue with the elementwise work of sigmoid_terms.h: about half
 // the instructions per output of SigmoidEpilogue and two special-function
-// operations instead of three. A candidate for the wgmma pass
-// (SIGLIP_CUDA_EPILOGUE=lean) until a device run has checked and timed it.
+// operations instead of three. The wgmma pass's (its S pass 19.7 -> 17.7 ms
+// at N = 65536 on an H200: bench/gpu/NOTES.md, v10); the WMMA pass keeps
+// SigmoidEpilogue, as the lean math has not been timed there.
 template <typename T>
 struct LeanSigmoidEpilogue {
   using State = TermSums;

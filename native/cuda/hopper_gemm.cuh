@@ -44,20 +44,6 @@ struct OperandTile {
     }
   }
 
-  // The boxes of this CTA's share of an MN-major tile (box i is rank i %
-  // kCluster's), each delivered to every CTA of the cluster.
-  template <int kCluster>
-  __device__ __forceinline__ static void loadShare(unsigned char* dst, const CUtensorMap* map,
-                                                   uint64_t* bar, int32_t k0, int32_t row0,
-                                                   uint32_t rank) {
-    static_assert(kMnMajor && kRows / 64 >= kCluster, "a box or more per CTA");
-#pragma unroll
-    for (int i = 0; i < kRows / 64; ++i)
-      if (i % kCluster == static_cast<int>(rank))
-        tensorLoadMulticast(dst + i * kBoxBytes, map, bar, row0 + 64 * i, k0,
-                            static_cast<uint16_t>((1 << kCluster) - 1));
-  }
-
   // The descriptor low word (hopper_ptx.cuh) of rows stored from `address`.
   __device__ __forceinline__ static uint32_t descriptorLow(uint32_t address) {
     return hopper::descriptorLow(address, kMnMajor ? kBoxBytes : 16);
@@ -76,15 +62,9 @@ struct OperandTile {
 // warpgroup takes all 128 rows (two 64-row fragments) and two blocks share a
 // multiprocessor, so that one block's epilogue overlaps the other's products;
 // measured slower (bench/gpu/NOTES.md, v8), kept to remeasure other shapes.
-// kCluster = 2 (a candidate, SIGLIP_CUDA_GRADS=cluster): pairs of CTAs along M
-// share the B tile, each loading half its boxes for both (TMA multicast), so
-// that each reads less from L2; both must release a stage before either loads
-// into it again.
-template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_,
-          int kCluster_ = 1>
+template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_>
 struct Config {
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kMathGroups = kMathGroups_;
-  static constexpr int kCluster = kCluster_;
   static constexpr bool kAMnMajor = kAMnMajor_, kBMnMajor = kBMnMajor_;
   static constexpr int kFragments = 2 / kMathGroups;  // 64-row fragments per warpgroup
   static constexpr int kMathThreads = 128 * kMathGroups;
@@ -102,8 +82,6 @@ struct Config {
   static_assert(kBlockM * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
   static_assert(kBlockN % 8 == 0 && kBlockN / 8 <= 32, "a warp covers a row, 8 columns a lane");
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
-  static_assert(kCluster == 1 || (kCluster == 2 && kBMnMajor && kMathGroups == 2),
-                "pairs share MN-major B boxes");
 };
 
 // The dynamic shared memory from its first 1024-byte boundary (the 128-byte
@@ -114,7 +92,7 @@ __device__ inline unsigned char* alignedSmem(unsigned char* raw) {
 }
 
 // A block's work on one output tile, in the pieces that gemmKernel and the
-// kernels of hopper_persistent.cuh share.
+// ping-pong kernel (hopper_pingpong.cuh) share.
 template <typename Cfg>
 struct TileWork {
   static constexpr int kStages = Cfg::kStages, kBlockN = Cfg::kBlockN;
@@ -130,35 +108,21 @@ struct TileWork {
     const int s = step % kStages;
     if (step >= kStages) barrierWait(&empty[s], (step / kStages - 1) & 1);
     unsigned char* stage = smem + s * Cfg::kStageBytes;
-    barrierExpectBytes(&full[s], Cfg::kStageBytes);  // own A, all of B
+    barrierExpectBytes(&full[s], Cfg::kStageBytes);
     Cfg::A::load(stage, aMap, &full[s], k * kBlockK, m0);
-    if constexpr (Cfg::kCluster > 1)
-      Cfg::B::template loadShare<Cfg::kCluster>(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK,
-                                                n0, clusterRank());
-    else
-      Cfg::B::load(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK, n0);
+    Cfg::B::load(stage + Cfg::A::kBytes, bMap, &full[s], k * kBlockK, n0);
   }
 
-  // full[s]: stage s has landed; empty[s]: every math warp (of the cluster)
-  // is done with it.
+  // full[s]: stage s has landed; empty[s]: every math warp is done with it.
   __device__ __forceinline__ static void initBarriers(uint64_t* full, uint64_t* empty) {
     if (threadIdx.x == 0) {
       for (int s = 0; s < kStages; ++s) {
         barrierInit(&full[s], 1);
-        barrierInit(&empty[s], kMathWarps * Cfg::kCluster);
+        barrierInit(&empty[s], kMathWarps);
       }
       barrierInitFence();
     }
     __syncthreads();
-    if constexpr (Cfg::kCluster > 1) clusterSync();  // the peer's barriers are ready
-  }
-
-  // Before a CTA of a cluster exits: its peer may still arrive on its barriers.
-  __device__ __forceinline__ static void leaveCluster() {
-    if constexpr (Cfg::kCluster > 1) {
-      __syncwarp();
-      clusterSync();
-    }
   }
 
   __device__ __forceinline__ static void zero(Accumulators& acc) {
@@ -203,19 +167,15 @@ struct TileWork {
     wgmmaCommit();
   }
 
-  // This warp is done reading the `step`-th stage (in every CTA of the cluster).
+  // This warp is done reading the `step`-th stage.
   __device__ __forceinline__ static void release(const Ring& ring, int step, int lane) {
-    const uint32_t empty = ring.empty + 8 * (static_cast<uint32_t>(step) % kStages);
-    if (lane == 0) {
-      barrierArrive(empty);
-      if constexpr (Cfg::kCluster > 1) barrierArriveInCluster(empty, clusterRank() ^ 1);
-    }
+    if (lane == 0) barrierArrive(ring.empty + 8 * (static_cast<uint32_t>(step) % kStages));
   }
 
   // A math warp's share of the block's `step`-th stage: wait for it, multiply
   // it into acc, release it. The tensor cores drain at every step; with two
-  // warpgroups taking turns on them (gemmKernel, Persistent) the other fills
-  // the gap (keeping a group in flight measured no faster: NOTES.md, v9).
+  // warpgroups taking turns on them (gemmKernel) the other fills the gap
+  // (keeping a group in flight measured no faster: NOTES.md, v9).
   __device__ __forceinline__ static void multiply(Accumulators& acc, const Ring& ring, int step,
                                                   int group, int lane) {
     issueProducts(acc, ring, step, group);
@@ -328,7 +288,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   if (warp == kMathWarps) {  // the copy warp, after the math warpgroups
     if (lane == 0)
       for (int k = 0; k < kSteps; ++k) Work::load(smem, full, empty, k, &aMap, &bMap, k, m0, n0);
-    Work::leaveCluster();
     return;
   }
 
@@ -350,7 +309,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
   Work::template applyRows<Cfg::kBlockN, kPitch>(staging, m0, n0, epilogue, state, warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
-  Work::leaveCluster();
 #endif
 }
 
@@ -418,34 +376,14 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
 template <typename Cfg, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
-                       int64_t depth, const Epilogue& epilogue, cudaStream_t stream = 0) {
+                       int64_t depth, const Epilogue& epilogue) {
   auto* kernel = gemmKernel<Cfg, Epilogue>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
-  if constexpr (Cfg::kCluster == 1) {
-    kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
-             Cfg::kSmemBytes, stream>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
-    return cudaGetLastError();
-  } else {
-    // Whole clusters along M: a spare CTA reads zeros past A's edge and its
-    // epilogue writes nothing.
-    const int64_t clusters = (mTiles + Cfg::kCluster - 1) / Cfg::kCluster;
-    cudaLaunchConfig_t config{};
-    config.gridDim =
-        dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(clusters * Cfg::kCluster));
-    config.blockDim = dim3(Cfg::kThreads);
-    config.dynamicSmemBytes = Cfg::kSmemBytes;
-    config.stream = stream;
-    cudaLaunchAttribute cluster{};
-    cluster.id = cudaLaunchAttributeClusterDimension;
-    cluster.val.clusterDim.x = 1;
-    cluster.val.clusterDim.y = Cfg::kCluster;
-    cluster.val.clusterDim.z = 1;
-    config.attrs = &cluster;
-    config.numAttrs = 1;
-    return cudaLaunchKernelEx(&config, kernel, a, b, static_cast<int>(depth / kBlockK), epilogue);
-  }
+  kernel<<<dim3(static_cast<unsigned>(nTiles), static_cast<unsigned>(mTiles)), Cfg::kThreads,
+           Cfg::kSmemBytes>>>(a, b, static_cast<int>(depth / kBlockK), epilogue);
+  return cudaGetLastError();
 }
 
 }  // namespace siglip::cuda::hopper

@@ -96,54 +96,6 @@ __device__ inline void tensorLoad(void* dst, const CUtensorMap* map, uint64_t* b
 #endif
 }
 
-// The same copy delivered to every CTA of the cluster in `ctaMask`, at the
-// same shared-memory offset, each completing bytes on its own barrier at
-// `bar`'s offset.
-__device__ inline void tensorLoadMulticast(void* dst, const CUtensorMap* map, uint64_t* bar,
-                                           int32_t inner, int32_t outer, uint16_t ctaMask) {
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-      ".multicast::cluster [%0], [%1, {%3, %4}], [%2], %5;\n" ::"r"(sharedAddress(dst)),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(sharedAddress(bar)), "r"(inner), "r"(outer),
-      "h"(ctaMask)
-      : "memory");
-#endif
-}
-
-// This CTA's rank in its cluster.
-__device__ inline uint32_t clusterRank() {
-  uint32_t rank = 0;
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
-#endif
-  return rank;
-}
-
-// One arrival on the barrier at `bar`'s offset in CTA `rank` of the cluster.
-__device__ inline void barrierArriveInCluster(uint32_t bar, uint32_t rank) {
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile(
-      "{\n"
-      ".reg .b32 remote;\n"
-      "mapa.shared::cluster.u32 remote, %0, %1;\n"
-      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n"
-      "}\n" ::"r"(bar),
-      "r"(rank)
-      : "memory");
-#endif
-}
-
-// Every thread of every CTA of the cluster (whole warps, converged).
-__device__ inline void clusterSync() {
-#if SIGLIP_HOPPER_DEVICE
-  asm volatile(
-      "barrier.cluster.arrive.release.aligned;\n"
-      "barrier.cluster.wait.acquire.aligned;\n" ::
-          : "memory");
-#endif
-}
-
 // Shared-memory matrix descriptors of tiles written by the copy engine with
 // the 128-byte swizzle: 128-byte rows in 8-row (1024-byte) swizzle atoms, so
 // 1024 bytes between groups of 8 rows. The high word is the same for every

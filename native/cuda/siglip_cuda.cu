@@ -5,10 +5,9 @@
 // Two implementations of the GEMMs: wgmma with the tensor copy engine
 // (hopper_gemm.cuh; bf16 on compute capability 9 with sm_90a code), and WMMA
 // (tile_gemm.cuh; tf32, and bf16 elsewhere or with SIGLIP_CUDA_GEMM=wmma).
-// All launches go to the legacy default stream, in a fixed order (the
-// SIGLIP_CUDA_GRAD_STREAMS candidate runs dY beside dX on a side stream: they
-// write disjoint outputs), and the block sums are reduced in a fixed order:
-// results are bit-identical run to run.
+// All launches go to the legacy default stream, in a fixed order, and the
+// block sums are reduced in a fixed order: results are bit-identical run to
+// run.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -17,14 +16,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "epilogues.cuh"
 #include "hopper_gemm.cuh"
-#include "hopper_persistent.cuh"
+#include "hopper_pingpong.cuh"
 #include "siglip_cuda.h"
 #include "tile_gemm.cuh"
 
@@ -98,33 +96,7 @@ struct Workspace {
 };
 Workspace workspace;
 
-// A second stream for the dY kernel (SIGLIP_CUDA_GRAD_STREAMS=two, a
-// candidate), forked from and joined back to the default stream by events,
-// so that dX and dY share the multiprocessors: one fills the other's last
-// wave and overlaps its epilogue. Created on first use.
-struct SideStream {
-  cudaStream_t stream = nullptr;
-  cudaEvent_t forked = nullptr, joined = nullptr;
-  void ensure() {
-    if (joined != nullptr) return;
-    try {
-      check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
-      check(cudaEventCreateWithFlags(&forked, cudaEventDisableTiming), "cudaEventCreate");
-      check(cudaEventCreateWithFlags(&joined, cudaEventDisableTiming), "cudaEventCreate");
-    } catch (...) {
-      release();
-      throw;
-    }
-  }
-  void release() {
-    if (joined != nullptr) cudaEventDestroy(joined);
-    if (forked != nullptr) cudaEventDestroy(forked);
-    if (stream != nullptr) cudaStreamDestroy(stream);
-    stream = nullptr, forked = joined = nullptr;
-  }
-};
-SideStream sideStream;
-std::mutex deviceMutex;  // one pass at a time: the workspace and side stream are shared
+std::mutex deviceMutex;  // one pass at a time: the workspace is shared
 
 // Device buffers freed on every path.
 template <typename T>
@@ -290,22 +262,18 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 // transposed operands), so no operand is copied twice.
 namespace hopper_pass {
 using Bf16 = __nv_bfloat16;
-// Tiles of 128 x N shared by two math warpgroups, one block per multiprocessor
-// (one warpgroup per 128 x 128 tile and two blocks per multiprocessor measured
-// slower: bench/gpu/NOTES.md, v8).
-using Logits = hopper::Config<256, false, false, 4, 2>;
-// The persistent candidate's ring: 3 stages, so that a staging buffer of 128
-// columns fits beside it.
-using PersistentLogits = hopper::Config<256, false, false, 3, 2>;
-// The ping-pong candidate: 128 x 128 tiles per warpgroup, 4 stages, staging of
-// 64 columns per warpgroup.
-using PingPongLogits = hopper::PingPong<128, 4, 64>;
-using PingPongInFlightLogits = hopper::PingPong<128, 4, 64, true>;
+// The logit kernel: ping-pong, 128 x 128 tiles per warpgroup, 4 stages,
+// staging of 64 columns per warpgroup, with the lean sigmoid epilogue
+// (bench/gpu/NOTES.md, v10 and v11: 40.3 ms at N = 65536 with the dX/dY tiles
+// below, against 42.6 ms for v8's 128 x 256 tiles shared by two warpgroups).
+using Logits = hopper::PingPong<128, 4, 64>;
 // The dX and dY tiles (launchGrad): 128 x 192, as D = 768 = 4 x 192 fills
-// the waves; the candidates' are 128 x 256 and 2-CTA clusters.
+// the waves, or 128 x 256 where those fill them as well.
 constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
-constexpr int64_t kColumnAlign = Logits::kBlockN;  // columns of a chunk: whole logit tiles
-constexpr int64_t kDefaultMaxChunk = 16384;        // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
+// Columns of a chunk: multiples of 256, as checked on the device (the kernels
+// need 128).
+constexpr int64_t kColumnAlign = 256;
+constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
 // it to measure other shapes.
@@ -314,41 +282,6 @@ int64_t maxChunk() {
   const int64_t value = text != nullptr ? std::atoll(text) : 0;
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
 }
-
-// Candidate kernels not yet checked on a device, picked by
-// environment variables for bench/gpu/run.sh's VARIANTS (bench/gpu/NOTES.md):
-// SIGLIP_CUDA_EPILOGUE=lean (LeanSigmoidEpilogue), SIGLIP_CUDA_LOGITS=
-// persistent, persistent-4stages, pingpong or pingpong-inflight
-// (hopper_persistent.cuh), and for the dX and dY kernels SIGLIP_CUDA_GRADS=
-// cluster (Config's kCluster), wide (128 x 256 tiles) or wide-cluster and
-// SIGLIP_CUDA_GRAD_STREAMS=two (SideStream).
-enum class LogitKernel { kTiles, kPersistent3, kPersistent4, kPingPong, kPingPongInFlight };
-enum class GradKernels { kTiles, kClusters, kWide, kWideClusters };
-
-// The value of `name`, one of `allowed` (the first is the default).
-int choice(const char* name, std::initializer_list<const char*> allowed) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return 0;
-  int index = 0;
-  std::string list;
-  for (const char* value : allowed) {
-    if (std::strcmp(text, value) == 0) return index;
-    list += (index++ == 0 ? "" : ", ") + std::string(value);
-  }
-  throw std::invalid_argument(std::string(name) + " must be one of " + list + " (got '" + text +
-                              "')");
-}
-
-// The kernels of one pass, read once from the environment before any work.
-struct Kernels {
-  bool leanEpilogue = choice("SIGLIP_CUDA_EPILOGUE", {"default", "lean"}) == 1;
-  LogitKernel logits = static_cast<LogitKernel>(
-      choice("SIGLIP_CUDA_LOGITS",
-             {"tiles", "persistent", "persistent-4stages", "pingpong", "pingpong-inflight"}));
-  GradKernels grads = static_cast<GradKernels>(
-      choice("SIGLIP_CUDA_GRADS", {"tiles", "cluster", "wide", "wide-cluster"}));
-  bool twoGradStreams = choice("SIGLIP_CUDA_GRAD_STREAMS", {"one", "two"}) == 1;
-};
 
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
@@ -381,118 +314,57 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
   }
 }
 
-// Y is read in boxes as wide as the kernel's tiles.
-template <typename Epilogue>
-cudaError_t launchLogitKernel(LogitKernel kernel, const CUtensorMap& xMap, const Bf16* yOp,
-                              int64_t dimK, int64_t rowTiles, int64_t colsPadded,
-                              const Epilogue& epilogue) {
-  auto yMap = [&](int tileCols) { return hopper::tileMap(yOp, dimK, colsPadded, tileCols); };
-  constexpr int kWide = Logits::kBlockN, kNarrow = PingPongLogits::kBlockN;
-  switch (kernel) {
-    case LogitKernel::kPersistent3:
-      return hopper::launchPersistentGemm<hopper::Persistent<PersistentLogits, 128>>(
-          xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK, epilogue);
-    case LogitKernel::kPersistent4:
-      return hopper::launchPersistentGemm<hopper::Persistent<Logits, 32>>(
-          xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK, epilogue);
-    case LogitKernel::kPingPong:
-      return hopper::launchPingPongGemm<PingPongLogits>(xMap, yMap(kNarrow), rowTiles,
-                                                        colsPadded / kNarrow, dimK, epilogue);
-    case LogitKernel::kPingPongInFlight:
-      return hopper::launchPingPongGemm<PingPongInFlightLogits>(
-          xMap, yMap(kNarrow), rowTiles, colsPadded / kNarrow, dimK, epilogue);
-    default:
-      return hopper::launchGemm<Logits>(xMap, yMap(kWide), rowTiles, colsPadded / kWide, dimK,
-                                        epilogue);
-  }
-}
-
-// S = X Y^T for one chunk through the sigmoid epilogue; returns the number of
-// warp sums it wrote: 8 per 128 x 256 tile (4 per 128 x 128 tile of the
-// ping-pong kernel: the same number).
-int64_t launchLogits(const Kernels& kernels, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
-                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
-  const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  const cudaError_t status =
-      kernels.leanEpilogue
-          ? launchLogitKernel(kernels.logits, xMap, yOp, dimK, rowTiles, colsPadded,
-                              LeanSigmoidEpilogue<Bf16>::from(sigmoid))
-          : launchLogitKernel(kernels.logits, xMap, yOp, dimK, rowTiles, colsPadded, sigmoid);
-  check(status, "logit tile launch (wgmma)");
-  return rowTiles * (colsPadded / Logits::kBlockN) * (Logits::kMathThreads / 32);
+// S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
+// wide as the tiles); returns the number of warp sums it wrote: 4 per tile.
+int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
+                     int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+  const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
+  check(hopper::launchPingPongGemm<Logits>(
+            xMap, hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN), rowTiles, colTiles, dimK,
+            LeanSigmoidEpilogue<Bf16>::from(sigmoid)),
+        "logit tile launch (wgmma)");
+  return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
 
 // out += A B^T for dX (kAMnMajor = false: A = G read K-major) or dY (true: G
 // read M-major), B (Y or X columns) read N-major, over mTiles row tiles and
-// `dim` columns. wide: 128 x 256 tiles instead of 128 x 192; clusters: pairs
-// of row tiles share the B tile (Config's kCluster).
+// `dim` columns, in 128 x 256 tiles where they take no longer in waves than
+// 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536 the chunks are
+// 8192 x 16384, so dY (128 row tiles) takes them and dX (64) does not.
 template <bool kAMnMajor>
-void launchGrad(bool wide, bool clusters, const CUtensorMap& a, const CUtensorMap& b,
-                int64_t mTiles, int64_t dim, int64_t depth, const AccumulateEpilogue& out,
-                cudaStream_t stream, const char* what) {
+void launchGrad(int processors, const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
+                int64_t dim, int64_t depth, const AccumulateEpilogue& out, const char* what) {
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     check(hopper::launchGemm<Tiles>(a, b, mTiles, (dim + Tiles::kBlockN - 1) / Tiles::kBlockN,
-                                    depth, out, stream),
+                                    depth, out),
           what);
   };
-  using hopper::Config;
-  if (wide && clusters)
-    launch(Config<kWideGradBlockN, kAMnMajor, true, 4, 2, 2>{});
-  else if (wide)
-    launch(Config<kWideGradBlockN, kAMnMajor, true, 4, 2>{});
-  else if (clusters)
-    launch(Config<kGradBlockN, kAMnMajor, true, 4, 2, 2>{});
+  if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
+    launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4, 2>{});
   else
-    launch(Config<kGradBlockN, kAMnMajor, true, 4, 2>{});
+    launch(hopper::Config<kGradBlockN, kAMnMajor, true, 4, 2>{});
 }
 
-// dX[rows] += G Y and dY[cols] += G^T X for one chunk. With the wide
-// candidates, each launch takes 128 x 256 tiles only where they need no more
-// time in waves than 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536
-// the chunks are 8192 x 16384, so dY (128 row tiles) takes them and dX (64)
-// does not.
-void launchGrads(const Kernels& kernels, int processors, const Bf16* g, const Bf16* xOp,
-                 const Bf16* yOp, int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+// dX[rows] += G Y and dY[cols] += G^T X for one chunk.
+void launchGrads(int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK,
+                 int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
-  const bool wide =
-      kernels.grads == GradKernels::kWide || kernels.grads == GradKernels::kWideClusters;
-  const bool clusters =
-      kernels.grads == GradKernels::kClusters || kernels.grads == GradKernels::kWideClusters;
-  auto wideFits = [&](int64_t mTiles) {
-    return wide &&
-           hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors);
-  };
-  // dY on the side stream, after everything before it on the default stream
-  // (the G chunk) and before anything after it there (the next chunk's G).
-  cudaStream_t dyStream = 0;
-  if (kernels.twoGradStreams) {
-    sideStream.ensure();
-    dyStream = sideStream.stream;
-    check(cudaEventRecord(sideStream.forked, 0), "cudaEventRecord");
-    check(cudaStreamWaitEvent(dyStream, sideStream.forked, 0), "cudaStreamWaitEvent");
-  }
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  launchGrad<false>(wideFits(rowTiles), clusters,
-                    hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
-                    hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut, 0,
+  launchGrad<false>(processors, hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
+                    hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
                     "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const int64_t colTiles = colsPadded / hopper::kBlockM;
-  launchGrad<true>(wideFits(colTiles), clusters, hopper::tileMap(g, colsPadded, rowsPadded, 64),
+  launchGrad<true>(processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
                    hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
-                   dyStream, "dY tile launch (wgmma)");
-  if (kernels.twoGradStreams) {
-    check(cudaEventRecord(sideStream.joined, dyStream), "cudaEventRecord");
-    check(cudaStreamWaitEvent(0, sideStream.joined, 0), "cudaStreamWaitEvent");
-  }
+                   "dY tile launch (wgmma)");
 }
 
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
-  const Kernels kernels;
   int processors = 0;
   check(hopper::currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors),
         "multiprocessor count");
@@ -524,15 +396,13 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
       const SigmoidEpilogue<Bf16> sigmoid =
           sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
-      const int64_t sums =
-          launchLogits(kernels, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t sums = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(kernels, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut,
-                  dyOut);
+      launchGrads(processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
@@ -671,5 +541,4 @@ extern "C" const char* siglip_cuda_last_error(void) { return lastError.c_str(); 
 extern "C" void siglip_cuda_release(void) {
   std::lock_guard<std::mutex> lock(deviceMutex);
   workspace.release();
-  sideStream.release();
 }

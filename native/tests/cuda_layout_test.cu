@@ -1,7 +1,7 @@
 // The Hopper kernels' epilogue hand-over, run on the CPU (no GPU needed):
 // every math thread's accumulators, laid out as wgmma leaves them, go through
 // TileWork::stage and TileWork::applyRows part after part, for each kernel
-// configuration the pass or a candidate uses, and every output of the tile
+// configuration the pass uses, and every output of the tile
 // must reach the epilogue exactly once, with its own value.
 #include <cstdint>
 #include <cstdio>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../cuda/hopper_gemm.cuh"
-#include "../cuda/hopper_persistent.cuh"
+#include "../cuda/hopper_pingpong.cuh"
 
 namespace {
 
@@ -88,16 +88,14 @@ void check(const char* name, int groups) {
 }  // namespace
 
 int main() {
-  // gemmKernel's configurations (staging of the whole tile in the ring).
-  check<Config<256, false, false, 4, 2>, 256>("logits 128 x 256", 2);
+  // gemmKernel's configurations for dX and dY (staging of the whole tile in
+  // the ring), and the ping-pong logit kernel's (parts of 64 columns).
   check<Config<192, false, true, 4, 2>, 192>("dX 128 x 192", 2);
-  check<Config<192, true, true, 4, 2, 2>, 192>("dY 128 x 192, clusters", 2);
-  check<Config<256, true, true, 4, 2, 2>, 256>("dY 128 x 256, clusters", 2);
-  // The candidates' parts.
-  check<Config<256, false, false, 3, 2>, 128>("persistent, parts of 128", 2);
-  check<Config<256, false, false, 4, 2>, 32>("persistent, parts of 32", 2);
+  check<Config<256, false, true, 4, 2>, 256>("dX 128 x 256", 2);
+  check<Config<192, true, true, 4, 2>, 192>("dY 128 x 192", 2);
+  check<Config<256, true, true, 4, 2>, 256>("dY 128 x 256", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
-  // The wide dX/dY candidate's choice of tile width per launch (waves of 132).
+  // The dX/dY choice of tile width per launch (waves of 132).
   expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
   expect(!widerTilesFillAsWell(64, 768, 192, 256, 132), "192 at 64 row tiles, D = 768");
   expect(!widerTilesFillAsWell(128, 1152, 192, 256, 132), "192 at D = 1152 (192 divides it)");
