@@ -269,8 +269,9 @@ struct TileWork {
   }
 };
 
-// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM).
-template <typename Cfg, typename Epilogue>
+// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). kUniformGroup:
+// the warpgroup index through warpUniform (a candidate: bench/gpu/NOTES.md).
+template <typename Cfg, typename Epilogue, bool kUniformGroup>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
@@ -291,7 +292,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
     return;
   }
 
-  const int group = warp / 4;  // its rows: group * kFragments * 64 .. + kFragments * 64 - 1
+  // Its rows: group * kFragments * 64 .. + kFragments * 64 - 1.
+  const int group = kUniformGroup ? warpUniform(warp / 4) : warp / 4;
   const typename Work::Ring ring = Work::ring(smem, full, empty);
   typename Work::Accumulators acc;
   Work::zero(acc);
@@ -374,10 +376,10 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 }
 
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
-template <typename Cfg, typename Epilogue>
+template <typename Cfg, bool kUniformGroup, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
                        int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = gemmKernel<Cfg, Epilogue>;
+  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -52,7 +52,7 @@ __device__ __forceinline__ void loadBlockTiles(unsigned char* smem, uint64_t* fu
                  t % nTiles * Work::kBlockN);
 }
 
-template <typename Cfg, typename Epilogue>
+template <typename Cfg, typename Epilogue, bool kUniformGroup>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     pingPongGemmKernel(const __grid_constant__ CUtensorMap aMap,
                        const __grid_constant__ CUtensorMap bMap, int kSteps, int mTiles, int nTiles,
@@ -73,7 +73,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   }
   // Named barriers: 1 + group for a warpgroup's staging; 3 + group "group may
   // start its next mainloop" (the other warpgroup arrives, this one syncs).
-  const int group = warp / kGroupWarps, groupWarp = warp % kGroupWarps;
+  const int group = kUniformGroup ? warpUniform(warp / kGroupWarps) : warp / kGroupWarps;
+  const int groupWarp = warp % kGroupWarps;
   float* staging =
       reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes + group * Cfg::kStagingBytes);
   constexpr int kTurnThreads = 2 * Cfg::kMathThreads;
@@ -99,10 +100,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 
 // Launches the kernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
 // depth: one block per multiprocessor, or per tile if there are fewer.
-template <typename Cfg, typename Epilogue>
+// kUniformGroup: as gemmKernel's.
+template <typename Cfg, bool kUniformGroup, typename Epilogue>
 cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
                                int64_t nTiles, int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = pingPongGemmKernel<Cfg, Epilogue>;
+  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -21,6 +21,13 @@ __device__ inline uint32_t sharedAddress(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
+// `value`, the same in every lane, as lane 0's (all lanes must take part):
+// ptxas then knows it is uniform across the warp and keeps what derives from
+// it (the ring's stage offsets and wgmma descriptors) in uniform registers,
+// instead of building each descriptor in ordinary registers and moving it over
+// (CUTLASS broadcasts its warpgroup index so).
+__device__ inline int warpUniform(int value) { return __shfl_sync(0xffffffffu, value, 0); }
+
 __device__ inline void barrierInit(uint64_t* bar, uint32_t arrivals) {
 #if SIGLIP_HOPPER_DEVICE
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(bar)),

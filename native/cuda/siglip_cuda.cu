@@ -275,6 +275,16 @@ constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
 constexpr int64_t kColumnAlign = 256;
 constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
+// A candidate not yet timed on a GPU (bench/gpu/NOTES.md), asked for with
+// SIGLIP_CUDA_UNIFORM=1: the math warps' warpgroup index through
+// hopper::warpUniform, so that ptxas keeps the mainloop's descriptors in
+// uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
+// logit kernel and ~63 instead of ~75 in dX/dY (cuobjdump of this build).
+bool uniformGroups() {
+  const char* text = std::getenv("SIGLIP_CUDA_UNIFORM");
+  return text != nullptr && std::strcmp(text, "1") == 0;
+}
+
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
 // it to measure other shapes.
 int64_t maxChunk() {
@@ -316,12 +326,15 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
 // wide as the tiles); returns the number of warp sums it wrote: 4 per tile.
-int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int64_t rowsPadded,
-                     int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+int64_t launchLogits(bool uniform, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
+                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
-  check(hopper::launchPingPongGemm<Logits>(
-            xMap, hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN), rowTiles, colTiles, dimK,
-            LeanSigmoidEpilogue<Bf16>::from(sigmoid)),
+  const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
+  const auto epilogue = LeanSigmoidEpilogue<Bf16>::from(sigmoid);
+  check(uniform ? hopper::launchPingPongGemm<Logits, true>(xMap, yMap, rowTiles, colTiles, dimK,
+                                                           epilogue)
+                : hopper::launchPingPongGemm<Logits, false>(xMap, yMap, rowTiles, colTiles, dimK,
+                                                            epilogue),
         "logit tile launch (wgmma)");
   return rowTiles * colTiles * (Logits::kMathThreads / 32);
 }
@@ -332,12 +345,14 @@ int64_t launchLogits(const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK, int
 // 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536 the chunks are
 // 8192 x 16384, so dY (128 row tiles) takes them and dX (64) does not.
 template <bool kAMnMajor>
-void launchGrad(int processors, const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
-                int64_t dim, int64_t depth, const AccumulateEpilogue& out, const char* what) {
+void launchGrad(bool uniform, int processors, const CUtensorMap& a, const CUtensorMap& b,
+                int64_t mTiles, int64_t dim, int64_t depth, const AccumulateEpilogue& out,
+                const char* what) {
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
-    check(hopper::launchGemm<Tiles>(a, b, mTiles, (dim + Tiles::kBlockN - 1) / Tiles::kBlockN,
-                                    depth, out),
+    const int64_t nTiles = (dim + Tiles::kBlockN - 1) / Tiles::kBlockN;
+    check(uniform ? hopper::launchGemm<Tiles, true>(a, b, mTiles, nTiles, depth, out)
+                  : hopper::launchGemm<Tiles, false>(a, b, mTiles, nTiles, depth, out),
           what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
@@ -347,17 +362,18 @@ void launchGrad(int processors, const CUtensorMap& a, const CUtensorMap& b, int6
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-void launchGrads(int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK,
-                 int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+void launchGrads(bool uniform, int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp,
+                 int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  launchGrad<false>(processors, hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
+  launchGrad<false>(uniform, processors,
+                    hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
                     hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
                     "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const int64_t colTiles = colsPadded / hopper::kBlockM;
-  launchGrad<true>(processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
+  launchGrad<true>(uniform, processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
                    hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
                    "dY tile launch (wgmma)");
 }
@@ -365,6 +381,7 @@ void launchGrads(int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
+  const bool uniform = uniformGroups();
   int processors = 0;
   check(hopper::currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors),
         "multiprocessor count");
@@ -396,13 +413,15 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
       const SigmoidEpilogue<Bf16> sigmoid =
           sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
-      const int64_t sums = launchLogits(xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t sums =
+          launchLogits(uniform, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut, dyOut);
+      launchGrads(uniform, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut,
+                  dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
