@@ -136,7 +136,7 @@ struct TileWork {
 
   // The ring as the math warps see it, in shared-memory addresses taken once
   // per kernel: taken from generic pointers at every k-step, they cost more
-  // instructions than the step's products (bench/gpu/NOTES.md, v10).
+  // instructions than the step's products (bench/gpu/NOTES.md, v11).
   struct Ring {
     uint32_t aLow, bLow;   // descriptor low words of stage 0's A and B tiles
     uint32_t full, empty;  // the barrier arrays

@@ -52,14 +52,13 @@ __device__ inline void barrierExpectBytes(uint64_t* bar, uint32_t bytes) {
 #endif
 }
 
-// The barriers' functions take the barrier's shared-memory address (the math
-// warps' mainloop takes it once per kernel: see TileWork::Ring) or a pointer.
+// The math warps' barrier functions take the barrier's shared-memory address
+// (taken once per kernel: see TileWork::Ring).
 __device__ inline void barrierArrive(uint32_t bar) {
 #if SIGLIP_HOPPER_DEVICE
   asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 #endif
 }
-__device__ inline void barrierArrive(uint64_t* bar) { barrierArrive(sharedAddress(bar)); }
 
 __device__ inline bool barrierTryWait(uint32_t bar, uint32_t parity) {
   uint32_t done = 1;
@@ -86,6 +85,7 @@ __device__ inline void barrierWait(uint32_t bar, uint32_t parity) {
   while (!barrierTryWait(bar, parity))
     if (clock64() - start > 10'000'000'000LL) __trap();
 }
+// The copy warp's, by pointer.
 __device__ inline void barrierWait(uint64_t* bar, uint32_t parity) {
   barrierWait(sharedAddress(bar), parity);
 }
