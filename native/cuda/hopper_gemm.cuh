@@ -57,28 +57,24 @@ struct OperandTile {
   }
 };
 
-// kMathGroups = 2 (what the pass uses): two math warpgroups share a 128-row
-// tile, 64 rows each, one block per multiprocessor. kMathGroups = 1: one
-// warpgroup takes all 128 rows (two 64-row fragments) and two blocks share a
-// multiprocessor, so that one block's epilogue overlaps the other's products;
-// measured slower (bench/gpu/NOTES.md, v8), kept to remeasure other shapes.
-template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_, int kMathGroups_>
+// gemmKernel's tiles: two math warpgroups share a 128-row tile, 64 rows each,
+// one block per multiprocessor (one warpgroup per tile and two blocks per
+// multiprocessor measured slower: bench/gpu/NOTES.md, v8).
+template <int kBlockN_, bool kAMnMajor_, bool kBMnMajor_, int kStages_>
 struct Config {
-  static constexpr int kBlockN = kBlockN_, kStages = kStages_, kMathGroups = kMathGroups_;
+  static constexpr int kBlockN = kBlockN_, kStages = kStages_;
   static constexpr bool kAMnMajor = kAMnMajor_, kBMnMajor = kBMnMajor_;
-  static constexpr int kFragments = 2 / kMathGroups;  // 64-row fragments per warpgroup
-  static constexpr int kMathThreads = 128 * kMathGroups;
+  static constexpr int kFragments = 1;  // 64-row fragments per warpgroup
+  static constexpr int kMathThreads = 256;
   static constexpr int kThreads = kMathThreads + 32;  // + the copy warp
-  static constexpr int kBlocksPerSM = kMathGroups == 1 ? 2 : 1;
   using A = OperandTile<kBlockM, kAMnMajor>;
   using B = OperandTile<kBlockN, kBMnMajor>;
   static constexpr int kStageBytes = A::kBytes + B::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + alignment slack
   // The epilogue's staging: 128 rows of kBlockN floats, rows 8 banks apart.
   static constexpr int kStagingPitch = kBlockN + 8;
-  static_assert(kMathGroups == 1 || kMathGroups == 2, "128 rows in 64-row fragments");
   static_assert(A::kBytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzle atoms stay aligned");
-  static_assert(kSmemBytes * kBlocksPerSM <= 227 * 1024, "fits one multiprocessor");
+  static_assert(kSmemBytes <= 227 * 1024, "fits one multiprocessor");
   static_assert(kBlockM * kStagingPitch * 4 <= kStages * kStageBytes, "staging fits the ring");
   static_assert(kBlockN % 8 == 0 && kBlockN / 8 <= 32, "a warp covers a row, 8 columns a lane");
   static_assert(!kBMnMajor || kBlockN % 64 == 0, "whole MN-major boxes");
@@ -272,7 +268,7 @@ struct TileWork {
 // depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). kUniformGroup:
 // the warpgroup index through warpUniform (a candidate: bench/gpu/NOTES.md).
 template <typename Cfg, typename Epilogue, bool kUniformGroup>
-__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kBlocksPerSM)
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
 #if SIGLIP_HOPPER_DEVICE

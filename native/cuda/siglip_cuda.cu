@@ -356,9 +356,9 @@ void launchGrad(bool uniform, int processors, const CUtensorMap& a, const CUtens
           what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
-    launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4, 2>{});
+    launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4>{});
   else
-    launch(hopper::Config<kGradBlockN, kAMnMajor, true, 4, 2>{});
+    launch(hopper::Config<kGradBlockN, kAMnMajor, true, 4>{});
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.

@@ -90,10 +90,10 @@ void check(const char* name, int groups) {
 int main() {
   // gemmKernel's configurations for dX and dY (staging of the whole tile in
   // the ring), and the ping-pong logit kernel's (parts of 64 columns).
-  check<Config<192, false, true, 4, 2>, 192>("dX 128 x 192", 2);
-  check<Config<256, false, true, 4, 2>, 256>("dX 128 x 256", 2);
-  check<Config<192, true, true, 4, 2>, 192>("dY 128 x 192", 2);
-  check<Config<256, true, true, 4, 2>, 256>("dY 128 x 256", 2);
+  check<Config<192, false, true, 4>, 192>("dX 128 x 192", 2);
+  check<Config<256, false, true, 4>, 256>("dX 128 x 256", 2);
+  check<Config<192, true, true, 4>, 192>("dY 128 x 192", 2);
+  check<Config<256, true, true, 4>, 256>("dY 128 x 256", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
   // The dX/dY choice of tile width per launch (waves of 132).
   expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
