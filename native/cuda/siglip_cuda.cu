@@ -293,6 +293,13 @@ int64_t maxChunk() {
   return value >= kColumnAlign && value % kColumnAlign == 0 ? value : kDefaultMaxChunk;
 }
 
+// The warp sums the logit kernel writes for a rowsPadded x colsPadded chunk:
+// one slot per warp of each tile. The plan sizes their buffer by it.
+int64_t logitWarpSums(int64_t rowsPadded, int64_t colsPadded) {
+  return (rowsPadded / hopper::kBlockM) * (colsPadded / Logits::kBlockN) *
+         (Logits::kMathThreads / 32);
+}
+
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
   size_t bytes[4];  // x, y, g, warp sums
@@ -316,8 +323,7 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
     plan.bytes[0] = r * plan.dimK * e;
     plan.bytes[1] = c * plan.dimK * e;
     plan.bytes[2] = withGrads ? r * c * e : 0;
-    plan.bytes[3] = (r / hopper::kBlockM) * (c / Logits::kBlockN) * (Logits::kMathThreads / 32) *
-                    3 * sizeof(double);
+    plan.bytes[3] = logitWarpSums(plan.rowChunk, plan.colChunk) * 3 * sizeof(double);
     if (plan.total() <= kChunkBudget ||
         !halveLargerChunk(plan.rowChunk, plan.colChunk, hopper::kBlockM, kColumnAlign))
       return plan;
@@ -325,7 +331,7 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 }
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
-// wide as the tiles); returns the number of warp sums it wrote: 4 per tile.
+// wide as the tiles); returns the number of warp sums it wrote.
 int64_t launchLogits(bool uniform, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
                      int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
@@ -336,7 +342,7 @@ int64_t launchLogits(bool uniform, const CUtensorMap& xMap, const Bf16* yOp, int
                 : hopper::launchPingPongGemm<Logits, false>(xMap, yMap, rowTiles, colTiles, dimK,
                                                             epilogue),
         "logit tile launch (wgmma)");
-  return rowTiles * colTiles * (Logits::kMathThreads / 32);
+  return logitWarpSums(rowsPadded, colsPadded);
 }
 
 // out += A B^T for dX (kAMnMajor = false: A = G read K-major) or dY (true: G
