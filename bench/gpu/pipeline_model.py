@@ -16,7 +16,8 @@ interleavings and copy delays, and checks:
   - the staging holds the current part of the current tile for every reader
     (and, for gemmKernel, that no copy is in flight into the ring it reuses).
 It also runs broken variants (no turn barrier, a wrong arrival count, no
-barrier before staging, a stage never released) and requires the model to
+barrier before staging, a stage never released, warps of a warpgroup that
+disagree on a tile's path, as many steps in flight as stages) and requires the model to
 catch each, so that the checks above can fail. Run: python3 bench/gpu/pipeline_model.py
 """
 import random
@@ -179,9 +180,12 @@ def tile_kernel_warp(me, warp, k_steps, stages):
     yield from staged_part(me, warp, 0, range(8), ("tile", 0), 1, 8, ring_staging=True)
 
 
-def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, broken=None):
-    """A step's stage is released after the next step's products are issued
-    (TileWork::multiplyInFlight), the last one after the mainloop."""
+def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_flight, broken=None):
+    """A step's stage is released once in_flight later steps' products are
+    issued (TileWork::multiplyInFlight), the last ones after the mainloop
+    (finishInFlight). A tile in
+    `negatives` goes to the epilogue from registers, with no staging (the
+    candidate SIGLIP_CUDA_NEGATIVE_TILES; all warps of a warpgroup agree)."""
     group = warp // 4
     peers = range(4 * group, 4 * group + 4)
     for i in range(group, len(tile_list), 2):
@@ -190,24 +194,29 @@ def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, broken=None):
         first = i * k_steps
         for k in range(k_steps):
             yield from acquire(me, warp, first + k, stages)
-            if k > 0:
-                yield from release(me, warp, first + k - 1, stages)
-        if broken != "no-last-release":
-            yield from release(me, warp, first + k_steps - 1, stages)
+            if k >= in_flight:
+                yield from release(me, warp, first + k - in_flight, stages)
+        for k in range(max(k_steps - in_flight, 0), k_steps):
+            if broken != "no-last-release" or k < k_steps - 1:
+                yield from release(me, warp, first + k, stages)
         if i + 1 < len(tile_list) and broken != "no-turns":
             yield ("do", lambda: me.named_barrier(3 + (1 - group)).arrive(8))
-        for part in range(parts):
+        direct = tile_list[i] in negatives
+        if broken == "warps-disagree":
+            direct = direct and warp % 4 == 0  # one warp takes a path the others do not
+        for part in range(0 if direct else parts):
             yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4,
                                    sync_first=broken != "no-staging-barrier")
 
 
-def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
+def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_flight=1):
     """Runs one block's schedule to the end; raises ModelError on a violation."""
     parts = 2
     tile_list = [0] if kernel == "tiles" else list(range(tiles))
     empty_count = 4 if kernel == "pingpong" else 8
     if broken == "empty-count":
         empty_count = 8 if kernel == "pingpong" else 4
+    negatives = {t for t in tile_list if rng.random() < 0.3}
     block = Block(stages, empty_count, b_boxes)
     engine = []
     programs = {"copy": copy_warp(block, tile_list, k_steps, stages, engine)}
@@ -215,7 +224,8 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
         if kernel == "tiles":
             programs[w] = tile_kernel_warp(block, w, k_steps, stages)
         else:
-            programs[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, broken)
+            programs[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, negatives,
+                                         in_flight, broken)
     actors = dict(programs)
     current = {}
     for name, gen in actors.items():
@@ -250,16 +260,18 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3):
 
 def main():
     rng = random.Random(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
-    shapes = [(k, s, t) for k in (1, 2, 3, 5, 12) for s in (3, 4) for t in (1, 2, 3, 5)]
+    shapes = [(k, s, t) for k in (1, 2, 3, 5, 12) for s in (3, 4, 6) for t in (1, 2, 3, 5)]
     runs = 0
     for kernel in ("tiles", "pingpong"):
         for k_steps, stages, tiles in shapes:
             if kernel == "tiles" and tiles > 1:
                 continue  # one tile per block
-            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes)
-            for b_boxes in (3, 4) if kernel == "tiles" else (3,):
-                for _ in range(40):
-                    simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes)
+            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes); ping-pong's
+            # products in flight: 1 step, or 2 (DeepLogits, 6 stages)
+            for b_boxes, in_flight in ((3, 1), (4, 1)) if kernel == "tiles" else ((3, 1), (3, 2)):
+                for _ in range(20):
+                    simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes,
+                             in_flight=in_flight)
                     runs += 1
     print(f"pipeline model: {runs} random schedules of gemmKernel and ping-pong: no violation")
 
@@ -267,11 +279,16 @@ def main():
     for kernel, broken, shape in (("pingpong", "no-turns", (12, 4, 5)), ("pingpong", "empty-count", (12, 4, 3)),
                                   ("pingpong", "no-last-release", (12, 4, 3)),
                                   ("pingpong", "no-staging-barrier", (3, 3, 3)),
+                                  ("pingpong", "warps-disagree", (3, 3, 5)),
+                                  ("pingpong", "too-deep", (12, 3, 3)),
                                   ("tiles", "empty-count", (12, 4, 1))):
         caught = None
         for _ in range(200):
             try:
-                simulate(kernel, *shape, rng, broken)
+                if broken == "too-deep":  # products of as many steps in flight as stages
+                    simulate(kernel, *shape, rng, in_flight=shape[1])
+                else:
+                    simulate(kernel, *shape, rng, broken)
             except ModelError as e:
                 caught = e
                 break

@@ -25,6 +25,17 @@ struct PositivePairs {
     const int64_t col = row + offset;
     return (col >= 0 && col < m) ? col : -1;
   }
+
+  // Whether a row in [row0, row0 + height) has its positive column in [col0,
+  // col0 + width), among `m` columns.
+  SIGLIP_HOST_DEVICE bool anyIn(int64_t row0, int64_t height, int64_t col0, int64_t width,
+                                int64_t m) const {
+    if (kind == Kind::kNone) return false;
+    const int64_t from = row0 + offset, to = row0 + offset + height;  // the rows' columns
+    const int64_t lo = from > col0 ? from : col0;
+    const int64_t hi = to < col0 + width ? to : col0 + width;
+    return (lo > 0 ? lo : 0) < (hi < m ? hi : m);
+  }
 };
 
 }  // namespace siglip

@@ -85,11 +85,21 @@ struct SigmoidEpilogue {
     return left < kWidth ? static_cast<int>(left) : kWidth;
   }
 
+  // Whether every output of the height x width block at (row, col) lies inside
+  // the chunk and is a negative pair (no labels or masks needed there).
+  __host__ __device__ bool onlyNegativesIn(int64_t row, int64_t col, int height, int width) const {
+    return row + height <= rows && col + width <= cols &&
+           !positives.anyIn(rowBase + row, height, colBase + col, width, m);
+  }
+
   // G = grads * gradScale for the kWidth outputs from `col` (not in the
   // loss-only pass).
   template <int kWidth>
   __device__ void storeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
-    if (g == nullptr) return;
+    if (g != nullptr) writeGrads(row, col, grads);
+  }
+  template <int kWidth>
+  __device__ void writeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
     alignas(16) T out[kWidth];
 #pragma unroll
     for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
@@ -149,6 +159,21 @@ struct LeanSigmoidEpilogue {
     sigmoidTerms(dot, chunk.positiveFrom(row, col), chunk.template validWidth<kWidth>(row, col),
                  scale2, bias2, s, grads);
     chunk.storeGrads(row, col, grads);
+  }
+
+  __device__ bool onlyNegativesIn(int64_t row, int64_t col, int height, int width) const {
+    return chunk.onlyNegativesIn(row, col, height, width);
+  }
+  __device__ bool writesGrads() const { return chunk.g != nullptr; }
+
+  // kWidth outputs inside a block that onlyNegativesIn: no labels, no masks;
+  // kWithGrads: whether G is written (writesGrads).
+  template <bool kWithGrads, int kWidth>
+  __device__ void applyNegatives(int64_t row, int64_t col, const float (&dot)[kWidth],
+                                 TermSums& s) const {
+    float grads[kWidth];
+    negativeTerms(dot, scale2, bias2, s, grads);
+    if constexpr (kWithGrads) chunk.writeGrads(row, col, grads);
   }
 
   __device__ void finish(const TermSums& s, int64_t slot) const {

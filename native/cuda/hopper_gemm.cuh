@@ -179,33 +179,39 @@ struct TileWork {
     release(ring, step, lane);
   }
 
-  // The same for a warpgroup alone on the tensor cores (ping-pong): this
-  // step's products stay in flight and the previous step's stage is released
-  // once its products are done, so the tensor cores do not drain between
-  // steps. `first`: the first step of a mainloop; after the last,
-  // finishInFlight.
+  // The same for a warpgroup alone on the tensor cores (ping-pong): the
+  // products of the last kInFlight steps stay in flight and a step's stage is
+  // released once its products are done, so the tensor cores do not drain
+  // between steps. Step k of a mainloop whose first step is the block's
+  // `first`-th; after the last, finishInFlight.
+  template <int kInFlight>
   __device__ __forceinline__ static void multiplyInFlight(Accumulators& acc, const Ring& ring,
-                                                          int step, bool first, int group,
-                                                          int lane) {
-    issueProducts(acc, ring, step, group);
-    wgmmaWait<1>();
-    if (!first) release(ring, step - 1, lane);
+                                                          int first, int k, int group, int lane) {
+    issueProducts(acc, ring, first + k, group);
+    wgmmaWait<kInFlight>();
+    if (k >= kInFlight) release(ring, first + k - kInFlight, lane);
   }
-  __device__ __forceinline__ static void finishInFlight(const Ring& ring, int lastStep, int lane) {
+  template <int kInFlight>
+  __device__ __forceinline__ static void finishInFlight(const Ring& ring, int first, int steps,
+                                                        int lane) {
     wgmmaWait<0>();
-    release(ring, lastStep, lane);
+#pragma unroll
+    for (int back = kInFlight; back >= 1; --back)  // the steps not yet released
+      if (steps >= back) release(ring, first + steps - back, lane);
   }
 
-  // stage and applyRows are host code too: native/tests/cuda_layout_test.cu
-  // checks on the CPU that together they deliver every output exactly once.
+  // forEachPair, stage, applyRows and applyNegatives are host code too:
+  // native/tests/cuda_layout_test.cu checks on the CPU that they deliver every
+  // output exactly once.
 
-  // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`
-  // (rows kPitch floats apart). Fragment layout of wgmma D: warp w of a group
-  // holds rows 16w + lane / 4 and + 8 of a fragment, acc[i] columns 16i +
-  // 2 (lane % 4) + {0, 1} and + 8.
-  template <int kCol0, int kCols, int kPitch>
-  __host__ __device__ __forceinline__ static void stage(const Accumulators& acc, float* staging,
-                                                        int group, int warp, int lane) {
+  // visit(row, col, v0, v1) for the outputs (row, col) and (row, col + 1) of
+  // the tile held in columns kCol0 .. kCol0 + kCols - 1 of acc. Fragment layout
+  // of wgmma D: warp w of a group holds rows 16w + lane / 4 and + 8 of a
+  // fragment, acc[i] columns 16i + 2 (lane % 4) + {0, 1} and + 8.
+#pragma nv_exec_check_disable  // the host test's visitor is host code
+  template <int kCol0, int kCols, typename Visit>
+  __host__ __device__ __forceinline__ static void forEachPair(const Accumulators& acc, int group,
+                                                              int warp, int lane, Visit&& visit) {
 #pragma unroll
     for (int f = 0; f < kFragments; ++f)
 #pragma unroll
@@ -213,12 +219,37 @@ struct TileWork {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
           const int row = (group * kFragments + f) * 64 + warp % 4 * 16 + lane / 4;
-          float* at = staging + row * kPitch + i * 16 - kCol0 + half * 8 + 2 * (lane % 4);
-          *reinterpret_cast<float2*>(at) =
-              make_float2(acc[f][i][4 * half], acc[f][i][4 * half + 1]);
-          *reinterpret_cast<float2*>(at + 8 * kPitch) =
-              make_float2(acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
+          const int col = i * 16 + half * 8 + 2 * (lane % 4);
+          visit(row, col, acc[f][i][4 * half], acc[f][i][4 * half + 1]);
+          visit(row + 8, col, acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
         }
+  }
+
+  // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`
+  // (rows kPitch floats apart).
+  template <int kCol0, int kCols, int kPitch>
+  __host__ __device__ __forceinline__ static void stage(const Accumulators& acc, float* staging,
+                                                        int group, int warp, int lane) {
+    forEachPair<kCol0, kCols>(acc, group, warp, lane, [&](int row, int col, float v0, float v1) {
+      *reinterpret_cast<float2*>(staging + row * kPitch + col - kCol0) = make_float2(v0, v1);
+    });
+  }
+
+  // The warp's outputs straight from its accumulators to the epilogue, two
+  // per call, for a tile of negative pairs only (Epilogue::applyNegatives): no
+  // staging, no barriers, every output's work independent of the others'.
+  // (row0, col0): the tile's origin in the output.
+#pragma nv_exec_check_disable  // the host test's epilogue is host code
+  template <bool kWithGrads, typename Epilogue>
+  __host__ __device__ __forceinline__ static void applyNegatives(const Accumulators& acc,
+                                                                 int64_t row0, int64_t col0,
+                                                                 const Epilogue& epilogue,
+                                                                 typename Epilogue::State& state,
+                                                                 int group, int warp, int lane) {
+    forEachPair<0, kBlockN>(acc, group, warp, lane, [&](int row, int col, float v0, float v1) {
+      const float values[2] = {v0, v1};
+      epilogue.template applyNegatives<kWithGrads>(row0 + row, col0 + col, values, state);
+    });
   }
 
   // The staged 128 x kCols outputs to the epilogue, 8 consecutive columns per

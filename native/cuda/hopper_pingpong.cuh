@@ -18,13 +18,14 @@ namespace siglip::cuda::hopper {
 
 // The mainloops run one at a time (a turn barrier), which also keeps every
 // wait on a ring stage within one phase of the stage's barrier (waiting two
-// fills ahead would see the wrong parity). Each mainloop keeps one step's
-// products in flight (TileWork::multiplyInFlight): a warpgroup alone on the
-// tensor cores has no partner to fill their drain at every step.
-template <int kBlockN_, int kStages_, int kStagingCols_>
+// fills ahead would see the wrong parity). Each mainloop keeps kInFlight
+// steps' products in flight (TileWork::multiplyInFlight): a warpgroup alone
+// on the tensor cores has no partner to fill their drain at every step.
+template <int kBlockN_, int kStages_, int kStagingCols_, int kInFlight_ = 1>
 struct PingPong {
   // TileWork's view: one warpgroup per tile.
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kFragments = 2;
+  static constexpr int kInFlight = kInFlight_;
   static constexpr int kMathThreads = 128;
   static constexpr bool kAMnMajor = false, kBMnMajor = false;
   using A = OperandTile<kBlockM, false>;
@@ -38,6 +39,7 @@ struct PingPong {
   static_assert(kBlockN % kStagingCols == 0 && kStagingCols % 16 == 0, "whole fragments");
   static_assert(kSmemBytes <= 227 * 1024, "fits a multiprocessor");
   static_assert(kStageBytes % 1024 == 0, "swizzle atoms stay aligned");
+  static_assert(kInFlight >= 1 && kInFlight < kStages, "a stage left to fill");
 };
 
 // The copy warp: every k-step of every tile of the block.
@@ -52,7 +54,10 @@ __device__ __forceinline__ void loadBlockTiles(unsigned char* smem, uint64_t* fu
                  t % nTiles * Work::kBlockN);
 }
 
-template <typename Cfg, typename Epilogue, bool kUniformGroup>
+// kNegativesFromRegisters: a tile of negative pairs only (nearly all of them)
+// goes from the accumulators to the epilogue directly (TileWork::
+// applyNegatives), the others through the staging.
+template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kNegativesFromRegisters>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     pingPongGemmKernel(const __grid_constant__ CUtensorMap aMap,
                        const __grid_constant__ CUtensorMap bMap, int kSteps, int mTiles, int nTiles,
@@ -86,13 +91,21 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     Work::zero(acc);
     const int firstStep = i * kSteps;
     for (int k = 0; k < kSteps; ++k)
-      Work::multiplyInFlight(acc, ring, firstStep + k, k == 0, 0, lane);
-    Work::finishInFlight(ring, firstStep + kSteps - 1, lane);
+      Work::template multiplyInFlight<Cfg::kInFlight>(acc, ring, firstStep, k, 0, lane);
+    Work::template finishInFlight<Cfg::kInFlight>(ring, firstStep, kSteps, lane);
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
-    Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, int64_t(t / nTiles) * kBlockM,
-                                                      int64_t(t % nTiles) * Cfg::kBlockN, epilogue,
-                                                      state, 1 + group, 0, groupWarp, lane);
+    const int64_t row0 = int64_t(t / nTiles) * kBlockM, col0 = int64_t(t % nTiles) * Cfg::kBlockN;
+    // The same choice in every warp of the warpgroup (its staging barriers).
+    if (kNegativesFromRegisters && epilogue.onlyNegativesIn(row0, col0, kBlockM, Cfg::kBlockN)) {
+      if (epilogue.writesGrads())
+        Work::template applyNegatives<true>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
+      else
+        Work::template applyNegatives<false>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
+    } else {
+      Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, row0, col0, epilogue, state,
+                                                        1 + group, 0, groupWarp, lane);
+    }
     epilogue.finish(state, static_cast<int64_t>(t) * kGroupWarps + groupWarp);
   }
 #endif
@@ -100,11 +113,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 
 // Launches the kernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
 // depth: one block per multiprocessor, or per tile if there are fewer.
-// kUniformGroup: as gemmKernel's.
-template <typename Cfg, bool kUniformGroup, typename Epilogue>
+// kUniformGroup: as gemmKernel's; kNegativesFromRegisters: as the kernel's.
+template <typename Cfg, bool kUniformGroup, bool kNegativesFromRegisters, typename Epilogue>
 cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
                                int64_t nTiles, int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup>;
+  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup, kNegativesFromRegisters>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

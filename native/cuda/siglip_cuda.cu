@@ -19,6 +19,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "epilogues.cuh"
 #include "hopper_gemm.cuh"
@@ -267,6 +268,13 @@ using Bf16 = __nv_bfloat16;
 // (bench/gpu/NOTES.md, v10 and v11: 40.3 ms at N = 65536 with the dX/dY tiles
 // below, against 42.6 ms for v8's 128 x 256 tiles shared by two warpgroups).
 using Logits = hopper::PingPong<128, 4, 64>;
+// A candidate (SIGLIP_CUDA_DEEP_RING, below): 6 stages, two steps' products in
+// flight, staging of 16 columns to make room (meant with the negative tiles,
+// which need no staging).
+using DeepLogits = hopper::PingPong<128, 6, 16, 2>;
+static_assert(DeepLogits::kBlockN == Logits::kBlockN &&
+                  DeepLogits::kMathThreads == Logits::kMathThreads,
+              "the same tiles and warp sums");
 // The dX and dY tiles (launchGrad): 128 x 192, as D = 768 = 4 x 192 fills
 // the waves, or 128 x 256 where those fill them as well.
 constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
@@ -275,14 +283,35 @@ constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
 constexpr int64_t kColumnAlign = 256;
 constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
-// A candidate not yet timed on a GPU (bench/gpu/NOTES.md), asked for with
-// SIGLIP_CUDA_UNIFORM=1: the math warps' warpgroup index through
-// hopper::warpUniform, so that ptxas keeps the mainloop's descriptors in
-// uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
-// logit kernel and ~63 instead of ~75 in dX/dY (cuobjdump of this build).
-bool uniformGroups() {
-  const char* text = std::getenv("SIGLIP_CUDA_UNIFORM");
+// Candidates not yet timed on a GPU (bench/gpu/NOTES.md), each asked for with
+// its variable set to 1:
+// - SIGLIP_CUDA_UNIFORM: the math warps' warpgroup index through
+//   hopper::warpUniform, so that ptxas keeps the mainloop's descriptors in
+//   uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
+//   logit kernel and ~63 instead of ~75 in dX/dY (cuobjdump of this build).
+// - SIGLIP_CUDA_NEGATIVE_TILES: the logit kernel hands tiles of negative pairs
+//   only to the epilogue from its registers (TileWork::applyNegatives).
+// - SIGLIP_CUDA_DEEP_RING: the logit kernel as DeepLogits.
+bool switchedOn(const char* name) {
+  const char* text = std::getenv(name);
   return text != nullptr && std::strcmp(text, "1") == 0;
+}
+struct Candidates {
+  bool uniform = switchedOn("SIGLIP_CUDA_UNIFORM");
+  bool negativeTiles = switchedOn("SIGLIP_CUDA_NEGATIVE_TILES");
+  bool deepRing = switchedOn("SIGLIP_CUDA_DEEP_RING");
+};
+
+// launch(std::bool_constant<flag>{}...) for run-time flags: one
+// instantiation per combination.
+template <typename Launch>
+cudaError_t withFlags(const Launch& launch) {
+  return launch();
+}
+template <typename Launch, typename... Flags>
+cudaError_t withFlags(const Launch& launch, bool flag, Flags... rest) {
+  if (flag) return withFlags([&](auto... f) { return launch(std::true_type{}, f...); }, rest...);
+  return withFlags([&](auto... f) { return launch(std::false_type{}, f...); }, rest...);
 }
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
@@ -332,15 +361,19 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
 // wide as the tiles); returns the number of warp sums it wrote.
-int64_t launchLogits(bool uniform, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
-                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
+int64_t launchLogits(const Candidates& candidates, const CUtensorMap& xMap, const Bf16* yOp,
+                     int64_t dimK, int64_t rowsPadded, int64_t colsPadded,
+                     const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
   const auto epilogue = LeanSigmoidEpilogue<Bf16>::from(sigmoid);
-  check(uniform ? hopper::launchPingPongGemm<Logits, true>(xMap, yMap, rowTiles, colTiles, dimK,
-                                                           epilogue)
-                : hopper::launchPingPongGemm<Logits, false>(xMap, yMap, rowTiles, colTiles, dimK,
-                                                            epilogue),
+  auto launch = [&](auto uniform, auto negativeTiles, auto deepRing) {
+    using Tiles = std::conditional_t<decltype(deepRing)::value, DeepLogits, Logits>;
+    return hopper::launchPingPongGemm<Tiles, decltype(uniform)::value,
+                                      decltype(negativeTiles)::value>(xMap, yMap, rowTiles,
+                                                                      colTiles, dimK, epilogue);
+  };
+  check(withFlags(launch, candidates.uniform, candidates.negativeTiles, candidates.deepRing),
         "logit tile launch (wgmma)");
   return logitWarpSums(rowsPadded, colsPadded);
 }
@@ -357,8 +390,12 @@ void launchGrad(bool uniform, int processors, const CUtensorMap& a, const CUtens
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     const int64_t nTiles = (dim + Tiles::kBlockN - 1) / Tiles::kBlockN;
-    check(uniform ? hopper::launchGemm<Tiles, true>(a, b, mTiles, nTiles, depth, out)
-                  : hopper::launchGemm<Tiles, false>(a, b, mTiles, nTiles, depth, out),
+    check(withFlags(
+              [&](auto uniformGroup) {
+                return hopper::launchGemm<Tiles, decltype(uniformGroup)::value>(a, b, mTiles,
+                                                                                nTiles, depth, out);
+              },
+              uniform),
           what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
@@ -387,7 +424,7 @@ void launchGrads(bool uniform, int processors, const Bf16* g, const Bf16* xOp, c
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
-  const bool uniform = uniformGroups();
+  const Candidates candidates;
   int processors = 0;
   check(hopper::currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors),
         "multiprocessor count");
@@ -420,14 +457,14 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
       const SigmoidEpilogue<Bf16> sigmoid =
           sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
       const int64_t sums =
-          launchLogits(uniform, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+          launchLogits(candidates, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
       addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(uniform, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded, dxOut,
-                  dyOut);
+      launchGrads(candidates.uniform, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded,
+                  colsPadded, dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);

@@ -82,6 +82,23 @@ struct TermSums {
   float gradDot = 0;       // sum of g * dot
 };
 
+// kWidth outputs that are all negative pairs inside the problem (nearly all
+// of them): no labels, no masks. logit = (scale2 * dot + bias2) * ln 2.
+template <int kWidth>
+SIGLIP_HOST_DEVICE inline void negativeTerms(const float (&dot)[kWidth], float scale2, float bias2,
+                                             TermSums& s, float (&g)[kWidth]) {
+  SIGLIP_UNROLL
+  for (int q = 0; q < kWidth; ++q) {
+    const float l2 = fmaf(scale2, dot[q], bias2);
+    const LogitTerms t = logitTerms(l2);
+    s.positivePart += fmaxf(l2, 0.0f);
+    s.log1pExps += t.log1pExp;
+    s.grad += t.sigmoid;
+    s.gradDot = fmaf(t.sigmoid, dot[q], s.gradDot);
+    g[q] = t.sigmoid;
+  }
+}
+
 // kWidth consecutive outputs of one row: logit = (scale2 * dot + bias2) * ln 2;
 // the output at `positive` (if in [0, kWidth)) is the row's positive pair;
 // outputs from validWidth on lie outside the problem (g = 0, no sums).
@@ -89,20 +106,8 @@ template <int kWidth>
 SIGLIP_HOST_DEVICE inline void sigmoidTerms(const float (&dot)[kWidth], int64_t positive,
                                             int validWidth, float scale2, float bias2, TermSums& s,
                                             float (&g)[kWidth]) {
-  if (validWidth == kWidth && (positive < 0 || positive >= kWidth)) {
-    // Nearly every call: all negatives, all inside. No labels, no masks.
-    SIGLIP_UNROLL
-    for (int q = 0; q < kWidth; ++q) {
-      const float l2 = fmaf(scale2, dot[q], bias2);
-      const LogitTerms t = logitTerms(l2);
-      s.positivePart += fmaxf(l2, 0.0f);
-      s.log1pExps += t.log1pExp;
-      s.grad += t.sigmoid;
-      s.gradDot = fmaf(t.sigmoid, dot[q], s.gradDot);
-      g[q] = t.sigmoid;
-    }
-    return;
-  }
+  if (validWidth == kWidth && (positive < 0 || positive >= kWidth))
+    return negativeTerms(dot, scale2, bias2, s, g);
   SIGLIP_UNROLL
   for (int q = 0; q < kWidth; ++q) {
     const bool isPositive = positive == q;

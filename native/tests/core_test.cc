@@ -469,6 +469,33 @@ void testGpuSigmoidTerms() {
              " rows (" + std::to_string(fastRows) + " on the all-negative path)");
 }
 
+// PositivePairs::anyIn against columnOf, row by row, on blocks at, across and
+// beside the diagonal, with offsets and the matrix edge.
+void testPositivesInBlocks() {
+  using siglip::PositivePairs;
+  int wrong = 0, blocks = 0, withPositive = 0;
+  for (const PositivePairs pairs :
+       {PositivePairs{}, PositivePairs{PositivePairs::Kind::kDiagonal, 5},
+        PositivePairs{PositivePairs::Kind::kDiagonal, -7},
+        PositivePairs{PositivePairs::Kind::kNone, 0}})
+    for (int64_t row0 = -3; row0 < 40; row0 += 3)
+      for (int64_t col0 = -2; col0 < 40; col0 += 5)
+        for (int64_t height : {1, 4, 16})
+          for (int64_t width : {1, 8, 16}) {
+            const int64_t m = 30;
+            bool want = false;
+            for (int64_t r = row0; r < row0 + height; ++r) {
+              const int64_t c = pairs.columnOf(r, m);
+              want = want || (c >= col0 && c < col0 + width && c >= 0);
+            }
+            wrong += pairs.anyIn(row0, height, col0, width, m) != want;
+            ++blocks, withPositive += want;
+          }
+  expect(wrong == 0 && withPositive > 100 && withPositive < blocks - 100,
+         "positives in blocks: " + std::to_string(wrong) + " wrong of " + std::to_string(blocks) +
+             " (" + std::to_string(withPositive) + " with a positive)");
+}
+
 int main(int argc, char** argv) {
   // For scripts/native-tests.sh: the SIGLIP_ISA values to run this test under.
   if (argc > 1 && std::string(argv[1]) == "--instruction-sets") {
@@ -484,6 +511,7 @@ int main(int argc, char** argv) {
   testValidation();
   testSoftmax();
   testGpuSigmoidTerms();
+  testPositivesInBlocks();
   std::printf("core: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

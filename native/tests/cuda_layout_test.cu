@@ -1,8 +1,9 @@
 // The Hopper kernels' epilogue hand-over, run on the CPU (no GPU needed):
 // every math thread's accumulators, laid out as wgmma leaves them, go through
 // TileWork::stage and TileWork::applyRows part after part, for each kernel
-// configuration the pass uses, and every output of the tile
-// must reach the epilogue exactly once, with its own value.
+// configuration the pass uses (and through TileWork::applyNegatives for the
+// ping-pong kernel's tiles of negatives), and every output of the tile must
+// reach the epilogue exactly once, with its own value.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -38,7 +39,31 @@ struct Recorder {
       *wrong += v[q] != encode(static_cast<int>(row), static_cast<int>(col + q));
     }
   }
+  // Called from a lambda of TileWork's (host and device code, as lambdas of
+  // host-device functions are), where the pragma on TileWork's function does
+  // not reach.
+#pragma nv_exec_check_disable
+  template <bool kWithGrads, int kWidth>
+  __host__ __device__ void applyNegatives(int64_t row, int64_t col, const float (&v)[kWidth],
+                                          State& state) const {
+    apply(row, col, v, state);
+  }
 };
+
+// What math thread (group, groupWarp, lane) holds after the mainloop: each
+// output's own code, in wgmma's D fragment layout.
+template <typename Cfg>
+void fillAccumulators(typename TileWork<Cfg>::Accumulators& acc, int group, int groupWarp,
+                      int lane) {
+  for (int f = 0; f < Cfg::kFragments; ++f)
+    for (int i = 0; i < Cfg::kBlockN / 16; ++i)
+      for (int j = 0; j < 8; ++j) {
+        const int row =
+            (group * Cfg::kFragments + f) * 64 + groupWarp * 16 + lane / 4 + (j % 4 >= 2 ? 8 : 0);
+        const int col = 16 * i + (j >= 4 ? 8 : 0) + 2 * (lane % 4) + j % 2;
+        acc[f][i][j] = encode(row, col);
+      }
+}
 
 // One tile of Cfg, its staging taken kCols columns at a time, by `groups`
 // warpgroups of Cfg::kMathThreads / 128 ... (cooperative: warps 0..7 and
@@ -52,14 +77,7 @@ void handOver(std::vector<float>& staging, const Recorder& recorder, int groups)
     for (int groupWarp = 0; groupWarp < 4; ++groupWarp)
       for (int lane = 0; lane < 32; ++lane) {
         typename Work::Accumulators acc;
-        for (int f = 0; f < Cfg::kFragments; ++f)
-          for (int i = 0; i < Cfg::kBlockN / 16; ++i)
-            for (int j = 0; j < 8; ++j) {  // wgmma's D fragment layout
-              const int row = (group * Cfg::kFragments + f) * 64 + groupWarp * 16 + lane / 4 +
-                              (j % 4 >= 2 ? 8 : 0);
-              const int col = 16 * i + (j >= 4 ? 8 : 0) + 2 * (lane % 4) + j % 2;
-              acc[f][i][j] = encode(row, col);
-            }
+        fillAccumulators<Cfg>(acc, group, groupWarp, lane);
         Work::template stage<kCol0, kCols, kPitch>(acc, staging.data(), group,
                                                    group * 4 + groupWarp, lane);
       }
@@ -72,12 +90,31 @@ void handOver(std::vector<float>& staging, const Recorder& recorder, int groups)
     handOver<Cfg, kCols, kCol0 + kCols>(staging, recorder, groups);
 }
 
+// The ping-pong kernel's tiles of negatives only: each warp of the one
+// warpgroup hands its accumulators to the epilogue directly.
+template <typename Cfg>
+void handOverDirectly(const Recorder& recorder) {
+  typename Recorder::State state;
+  for (int warp = 0; warp < 4; ++warp)
+    for (int lane = 0; lane < 32; ++lane) {
+      typename TileWork<Cfg>::Accumulators acc;
+      fillAccumulators<Cfg>(acc, 0, warp, lane);
+      TileWork<Cfg>::template applyNegatives<true>(acc, 0, 0, recorder, state, 0, warp, lane);
+    }
+}
+
+// kCols: the staging's columns per part, or 0 for handOverDirectly.
 template <typename Cfg, int kCols>
 void check(const char* name, int groups) {
   std::vector<int> seen(kBlockM * Cfg::kBlockN, 0);
   int wrong = 0;
-  std::vector<float> staging(kBlockM * (kCols + 8) + 64);
-  handOver<Cfg, kCols>(staging, Recorder{Cfg::kBlockN, &seen, &wrong}, groups);
+  const Recorder recorder{Cfg::kBlockN, &seen, &wrong};
+  if constexpr (kCols == 0) {
+    handOverDirectly<Cfg>(recorder);
+  } else {
+    std::vector<float> staging(kBlockM * (kCols + 8) + 64);
+    handOver<Cfg, kCols>(staging, recorder, groups);
+  }
   int missing = 0, repeated = 0;
   for (int n : seen) missing += n == 0, repeated += n > 1;
   expect(missing == 0 && repeated == 0 && wrong == 0,
@@ -95,6 +132,8 @@ int main() {
   check<Config<192, true, true, 4>, 192>("dY 128 x 192", 2);
   check<Config<256, true, true, 4>, 256>("dY 128 x 256", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
+  check<PingPong<128, 4, 64>, 0>("ping-pong 128 x 128, negatives from registers", 1);
+  check<PingPong<128, 6, 16, 2>, 16>("ping-pong 128 x 128, parts of 16 (deep ring)", 1);
   // The dX/dY choice of tile width per launch (waves of 132).
   expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
   expect(!widerTilesFillAsWell(64, 768, 192, 256, 132), "192 at 64 row tiles, D = 768");
