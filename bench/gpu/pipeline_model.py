@@ -17,7 +17,8 @@ interleavings and copy delays, and checks:
     (and, for gemmKernel, that no copy is in flight into the ring it reuses).
 It also runs broken variants (no turn barrier, a wrong arrival count, no
 barrier before staging, a stage never released, warps of a warpgroup that
-disagree on a tile's path, as many steps in flight as stages) and requires the model to
+disagree on a tile's path, as many steps in flight as stages, a G tile
+rewritten before the copy engine has read it) and requires the model to
 catch each, so that the checks above can fail. Run: python3 bench/gpu/pipeline_model.py
 """
 import random
@@ -74,6 +75,10 @@ class Block:
         self.readers = [set() for _ in range(stages)]  # warps that have not released it
         self.named = {}
         self.staging = {}  # (buffer, warp) -> tag of what that warp staged
+        # (buffer, warp) -> the tile whose G rows that warp wrote there for the copy
+        # engine (they share bytes with every warp's staging rows)
+        self.g_rows = {}
+        self.store_reads = []  # the copy engine's pending reads of G rows
         self.incoming = 0  # copies in flight into this block
         self.exited = False
 
@@ -160,6 +165,9 @@ def staged_part(block, warp, buffer, peers, tag, barrier, warps, sync_first=True
         if ring_staging and block.incoming:
             raise ModelError(f"warp {warp} stages into the ring while copies are in flight")
         block.staging[(buffer, warp)] = tag
+        for key in block.g_rows:
+            if key[0] == buffer:
+                block.g_rows[key] = "overwritten by staging"
 
     yield ("do", write)
     yield from bar_sync(block.named_barrier(barrier), warps)
@@ -180,12 +188,36 @@ def tile_kernel_warp(me, warp, k_steps, stages):
     yield from staged_part(me, warp, 0, range(8), ("tile", 0), 1, 8, ring_staging=True)
 
 
-def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_flight, broken=None):
+def g_through_copy_engine(me, warp, group, peers, tile, pending):
+    """stmatrix into the warp's rows of the G tile, then the copy engine reads
+    them whenever it gets to it (storeTileRows); `pending` counts reads not yet
+    done."""
+    def write():
+        me.g_rows[(group, warp)] = tile
+        for peer in peers:
+            me.staging[(group, peer)] = "overwritten by a G tile"
+        pending[warp] += 1
+        me.store_reads.append((group, warp, tile, pending))
+
+    yield ("do", write)
+
+
+def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_flight, g_store,
+                   broken=None):
     """A step's stage is released once in_flight later steps' products are
     issued (TileWork::multiplyInFlight), the last ones after the mainloop
     (finishInFlight). A tile in
     `negatives` goes to the epilogue from registers, with no staging (the
-    candidate SIGLIP_CUDA_NEGATIVE_TILES; all warps of a warpgroup agree)."""
+    candidate SIGLIP_CUDA_NEGATIVE_TILES; all warps of a warpgroup agree), its G
+    stored from registers or, g_store == "tma", through the G tile and the copy
+    engine: then each tile's epilogue, and the kernel's end, first wait until
+    the engine has read the warp's rows (waitTileRead)."""
+    pending = {warp: 0}
+
+    def wait_reads():
+        if broken != "no-store-wait":
+            yield ("wait", lambda: pending[warp] == 0)
+
     group = warp // 4
     peers = range(4 * group, 4 * group + 4)
     for i in range(group, len(tile_list), 2):
@@ -204,12 +236,19 @@ def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_fl
         direct = tile_list[i] in negatives
         if broken == "warps-disagree":
             direct = direct and warp % 4 == 0  # one warp takes a path the others do not
+        if g_store == "tma":
+            yield from wait_reads()
+            if direct:
+                yield from g_through_copy_engine(me, warp, group, peers, tile_list[i], pending)
         for part in range(0 if direct else parts):
             yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4,
                                    sync_first=broken != "no-staging-barrier")
+    if g_store == "tma":
+        yield from wait_reads()
 
 
-def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_flight=1):
+def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_flight=1,
+             g_store="registers"):
     """Runs one block's schedule to the end; raises ModelError on a violation."""
     parts = 2
     tile_list = [0] if kernel == "tiles" else list(range(tiles))
@@ -225,19 +264,28 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_fli
             programs[w] = tile_kernel_warp(block, w, k_steps, stages)
         else:
             programs[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, negatives,
-                                         in_flight, broken)
+                                         in_flight, g_store, broken)
     actors = dict(programs)
     current = {}
     for name, gen in actors.items():
         first = next(gen, None)
         if first is not None:
             current[name] = first
-    while current or engine:
+    while current or engine or block.store_reads:
         ready = [n for n, a in current.items() if a[0] == "do" or a[1]()]
-        choices = ready + (["engine"] if engine else [])
+        choices = ready + (["engine"] if engine else []) + (["store"] if block.store_reads else [])
         if not choices:
             raise ModelError("deadlock: " + ", ".join(str(n) for n in current))
         pick = rng.choice(choices)
+        if pick == "store":  # the copy engine reads a warp's G rows
+            buffer, warp, tile, pending = block.store_reads.pop(rng.randrange(len(block.store_reads)))
+            if block.exited:
+                raise ModelError("the copy engine reads G rows after the block exited")
+            if block.g_rows.get((buffer, warp)) != tile:
+                raise ModelError(f"the copy engine read warp {warp}'s G rows of tile {tile}: "
+                                 f"{block.g_rows.get((buffer, warp))}")
+            pending[warp] -= 1
+            continue
         if pick == "engine":  # a copy lands (in any order)
             dest, s, step, part = engine.pop(rng.randrange(len(engine)))
             if dest.exited:
@@ -268,10 +316,13 @@ def main():
                 continue  # one tile per block
             # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes); ping-pong's
             # products in flight: 1 step, or 2 (DeepLogits, 6 stages)
-            for b_boxes, in_flight in ((3, 1), (4, 1)) if kernel == "tiles" else ((3, 1), (3, 2)):
-                for _ in range(20):
+            # and G of the negative tiles from registers or through the copy engine
+            variants = ([(3, 1, "registers"), (4, 1, "registers")] if kernel == "tiles" else
+                        [(3, f, g) for f in (1, 2) for g in ("registers", "tma")])
+            for b_boxes, in_flight, g_store in variants:
+                for _ in range(10):
                     simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes,
-                             in_flight=in_flight)
+                             in_flight=in_flight, g_store=g_store)
                     runs += 1
     print(f"pipeline model: {runs} random schedules of gemmKernel and ping-pong: no violation")
 
@@ -281,12 +332,15 @@ def main():
                                   ("pingpong", "no-staging-barrier", (3, 3, 3)),
                                   ("pingpong", "warps-disagree", (3, 3, 5)),
                                   ("pingpong", "too-deep", (12, 3, 3)),
+                                  ("pingpong", "no-store-wait", (2, 3, 5)),
                                   ("tiles", "empty-count", (12, 4, 1))):
         caught = None
         for _ in range(200):
             try:
                 if broken == "too-deep":  # products of as many steps in flight as stages
                     simulate(kernel, *shape, rng, in_flight=shape[1])
+                elif broken == "no-store-wait":
+                    simulate(kernel, *shape, rng, broken, g_store="tma")
                 else:
                     simulate(kernel, *shape, rng, broken)
             except ModelError as e:

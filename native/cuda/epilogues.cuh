@@ -7,6 +7,7 @@
 #include <mma.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "../core/positive_pairs.h"
 #include "sigmoid_terms.h"
@@ -98,6 +99,12 @@ struct SigmoidEpilogue {
   __device__ void storeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
     if (g != nullptr) writeGrads(row, col, grads);
   }
+  // G of two adjacent outputs as a pair of bf16 (the first in the low half).
+  __device__ uint32_t gradBits(const float (&grads)[2]) const {
+    static_assert(std::is_same_v<T, __nv_bfloat16>, "bf16 G");
+    const __nv_bfloat162 pair = __floats2bfloat162_rn(grads[0] * gradScale, grads[1] * gradScale);
+    return *reinterpret_cast<const uint32_t*>(&pair);
+  }
   template <int kWidth>
   __device__ void writeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
     alignas(16) T out[kWidth];
@@ -174,6 +181,13 @@ struct LeanSigmoidEpilogue {
     float grads[kWidth];
     negativeTerms(dot, scale2, bias2, s, grads);
     if constexpr (kWithGrads) chunk.writeGrads(row, col, grads);
+  }
+
+  // Two adjacent outputs of such a block: their G as gradBits.
+  __device__ uint32_t negativeGradBits(const float (&dot)[2], TermSums& s) const {
+    float grads[2];
+    negativeTerms(dot, scale2, bias2, s, grads);
+    return chunk.gradBits(grads);
   }
 
   __device__ void finish(const TermSums& s, int64_t slot) const {

@@ -200,29 +200,40 @@ struct TileWork {
       if (steps >= back) release(ring, first + steps - back, lane);
   }
 
-  // forEachPair, stage, applyRows and applyNegatives are host code too:
-  // native/tests/cuda_layout_test.cu checks on the CPU that they deliver every
-  // output exactly once.
+  // forEachBlock, forEachPair, stage, applyRows and applyNegatives are host
+  // code too: native/tests/cuda_layout_test.cu checks on the CPU that they
+  // deliver every output exactly once.
 
-  // visit(row, col, v0, v1) for the outputs (row, col) and (row, col + 1) of
-  // the tile held in columns kCol0 .. kCol0 + kCols - 1 of acc. Fragment layout
-  // of wgmma D: warp w of a group holds rows 16w + lane / 4 and + 8 of a
-  // fragment, acc[i] columns 16i + 2 (lane % 4) + {0, 1} and + 8.
+  // visit(row0, col0, v) for each 16 x 16 block of the tile whose columns
+  // kCol0 .. kCol0 + kCols - 1 acc holds, (row0, col0) its origin in the tile,
+  // v this thread's 8 values of it in wgmma's D fragment layout: warp w of a
+  // group holds rows 16w + lane / 4 and + 8 of a fragment, acc[i] columns 16i
+  // + 2 (lane % 4) + {0, 1} and + 8. So v[0], v[1]: row0 + lane / 4, col0 +
+  // 2 (lane % 4) and + 1; v[2], v[3]: 8 rows further; v[4] .. v[7]: the same
+  // 8 columns further (the four 8 x 8 matrices in mma fragment layout).
 #pragma nv_exec_check_disable  // the host test's visitor is host code
   template <int kCol0, int kCols, typename Visit>
-  __host__ __device__ __forceinline__ static void forEachPair(const Accumulators& acc, int group,
-                                                              int warp, int lane, Visit&& visit) {
+  __host__ __device__ __forceinline__ static void forEachBlock(const Accumulators& acc, int group,
+                                                               int warp, Visit&& visit) {
 #pragma unroll
     for (int f = 0; f < kFragments; ++f)
 #pragma unroll
       for (int i = kCol0 / 16; i < (kCol0 + kCols) / 16; ++i)
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int row = (group * kFragments + f) * 64 + warp % 4 * 16 + lane / 4;
-          const int col = i * 16 + half * 8 + 2 * (lane % 4);
-          visit(row, col, acc[f][i][4 * half], acc[f][i][4 * half + 1]);
-          visit(row + 8, col, acc[f][i][4 * half + 2], acc[f][i][4 * half + 3]);
-        }
+        visit((group * kFragments + f) * 64 + warp % 4 * 16, i * 16, acc[f][i]);
+  }
+
+  // visit(row, col, v0, v1) for the outputs (row, col) and (row, col + 1).
+#pragma nv_exec_check_disable  // the host test's visitor is host code
+  template <int kCol0, int kCols, typename Visit>
+  __host__ __device__ __forceinline__ static void forEachPair(const Accumulators& acc, int group,
+                                                              int warp, int lane, Visit&& visit) {
+    forEachBlock<kCol0, kCols>(acc, group, warp, [&](int row0, int col0, const float(&v)[8]) {
+      const int row = row0 + lane / 4, col = col0 + 2 * (lane % 4);
+      visit(row, col, v[0], v[1]);
+      visit(row + 8, col, v[2], v[3]);
+      visit(row, col + 8, v[4], v[5]);
+      visit(row + 8, col + 8, v[6], v[7]);
+    });
   }
 
   // Columns kCol0 .. kCol0 + kCols - 1 of the accumulators into `staging`

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "hopper_gemm.cuh"
+#include "hopper_tile_store.cuh"
 
 namespace siglip::cuda::hopper {
 
@@ -34,7 +35,9 @@ struct PingPong {
 
   static constexpr int kThreads = 2 * kMathThreads + 32;
   static constexpr int kStagingCols = kStagingCols_;
-  static constexpr int kStagingBytes = kBlockM * (kStagingCols + 8) * 4;  // per warpgroup
+  // Per warpgroup: the staging, or a tile of G (NegativeTiles::kThroughCopyEngine).
+  static constexpr int kStagingBytes =
+      (std::max(kBlockM * (kStagingCols + 8) * 4, SwizzledTile::kBytes) + 1023) / 1024 * 1024;
   static constexpr int kSmemBytes = kStages * kStageBytes + 2 * kStagingBytes + 1024;
   static_assert(kBlockN % kStagingCols == 0 && kStagingCols % 16 == 0, "whole fragments");
   static_assert(kSmemBytes <= 227 * 1024, "fits a multiprocessor");
@@ -54,13 +57,18 @@ __device__ __forceinline__ void loadBlockTiles(unsigned char* smem, uint64_t* fu
                  t % nTiles * Work::kBlockN);
 }
 
-// kNegativesFromRegisters: a tile of negative pairs only (nearly all of them)
-// goes from the accumulators to the epilogue directly (TileWork::
-// applyNegatives), the others through the staging.
-template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kNegativesFromRegisters>
+// How a tile of negative pairs only (nearly all of them) reaches the epilogue:
+// through the staging as the others (kStaged), or from the accumulators
+// directly (TileWork::applyNegatives) with G stored from registers
+// (kFromRegisters) or through shared memory and the copy engine
+// (kThroughCopyEngine, hopper_tile_store.cuh).
+enum class NegativeTiles { kStaged, kFromRegisters, kThroughCopyEngine };
+
+template <typename Cfg, typename Epilogue, bool kUniformGroup, NegativeTiles kNegatives>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     pingPongGemmKernel(const __grid_constant__ CUtensorMap aMap,
-                       const __grid_constant__ CUtensorMap bMap, int kSteps, int mTiles, int nTiles,
+                       const __grid_constant__ CUtensorMap bMap,
+                       const __grid_constant__ CUtensorMap gMap, int kSteps, int mTiles, int nTiles,
                        Epilogue epilogue) {
 #if SIGLIP_HOPPER_DEVICE
   using Work = TileWork<Cfg>;  // per warpgroup: 4 math warps, empty[s] counts 4 arrivals
@@ -96,28 +104,50 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
     const int64_t row0 = int64_t(t / nTiles) * kBlockM, col0 = int64_t(t % nTiles) * Cfg::kBlockN;
+    if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) waitTileRead(lane);
     // The same choice in every warp of the warpgroup (its staging barriers).
-    if (kNegativesFromRegisters && epilogue.onlyNegativesIn(row0, col0, kBlockM, Cfg::kBlockN)) {
-      if (epilogue.writesGrads())
-        Work::template applyNegatives<true>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
-      else
+    if (kNegatives != NegativeTiles::kStaged &&
+        epilogue.onlyNegativesIn(row0, col0, kBlockM, Cfg::kBlockN)) {
+      if (!epilogue.writesGrads()) {
         Work::template applyNegatives<false>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
+      } else if constexpr (kNegatives == NegativeTiles::kFromRegisters) {
+        Work::template applyNegatives<true>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
+      } else {
+        static_assert(Cfg::kBlockN == SwizzledTile::kCols && Cfg::kStagingBytes % 1024 == 0,
+                      "a tile of G fits the staging, aligned to a swizzle atom");
+        const uint32_t buffer = sharedAddress(staging);
+        Work::template forEachBlock<0, Cfg::kBlockN>(
+            acc, 0, groupWarp, [&](int r, int c, const float(&v)[8]) {
+              storeMatrices(buffer + SwizzledTile::matrixRowOffset(r, c, lane),
+                            epilogue.negativeGradBits({v[0], v[1]}, state),
+                            epilogue.negativeGradBits({v[2], v[3]}, state),
+                            epilogue.negativeGradBits({v[4], v[5]}, state),
+                            epilogue.negativeGradBits({v[6], v[7]}, state));
+            });
+        storeTileRows(&gMap, buffer, static_cast<int32_t>(row0), static_cast<int32_t>(col0),
+                      groupWarp, lane);
+      }
     } else {
       Work::template applyInParts<Cfg::kStagingCols, 0>(acc, staging, row0, col0, epilogue, state,
                                                         1 + group, 0, groupWarp, lane);
     }
     epilogue.finish(state, static_cast<int64_t>(t) * kGroupWarps + groupWarp);
   }
+  // The copy engine must have read the last tile before the block's shared
+  // memory goes.
+  if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) waitTileRead(lane);
 #endif
 }
 
 // Launches the kernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
 // depth: one block per multiprocessor, or per tile if there are fewer.
-// kUniformGroup: as gemmKernel's; kNegativesFromRegisters: as the kernel's.
-template <typename Cfg, bool kUniformGroup, bool kNegativesFromRegisters, typename Epilogue>
-cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
-                               int64_t nTiles, int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup, kNegativesFromRegisters>;
+// kUniformGroup: as gemmKernel's; kNegatives: as the kernel's, with g the map
+// of the epilogue's G in boxes of 64 x 16 (kThroughCopyEngine; else unused).
+template <typename Cfg, bool kUniformGroup, NegativeTiles kNegatives, typename Epilogue>
+cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& g,
+                               int64_t mTiles, int64_t nTiles, int64_t depth,
+                               const Epilogue& epilogue) {
+  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup, kNegatives>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
@@ -127,8 +157,8 @@ cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, int64
     return status;
   const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
   kernel<<<static_cast<unsigned>(blocks), Cfg::kThreads, Cfg::kSmemBytes>>>(
-      a, b, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles), static_cast<int>(nTiles),
-      epilogue);
+      a, b, g, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles),
+      static_cast<int>(nTiles), epilogue);
   return cudaGetLastError();
 }
 

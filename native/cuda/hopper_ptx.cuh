@@ -103,6 +103,44 @@ __device__ inline void tensorLoad(void* dst, const CUtensorMap* map, uint64_t* b
 #endif
 }
 
+// Copies shared memory at `src` to the box at (inner, outer) of a 2-D tensor
+// map (the copy engine reads the box's layout, swizzle included), as a member
+// of this thread's next bulk group (bulkCommit).
+__device__ inline void tensorStore(const CUtensorMap* map, uint32_t src, int32_t inner,
+                                   int32_t outer) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile(
+      "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n" ::"l"(
+          reinterpret_cast<uint64_t>(map)),
+      "r"(src), "r"(inner), "r"(outer)
+      : "memory");
+#endif
+}
+__device__ inline void bulkCommit() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+#endif
+}
+// Waits until this thread's bulk groups have read their shared memory (it may
+// then be written again).
+__device__ inline void bulkWaitRead() {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+#endif
+}
+
+// Four 8 x 8 matrices of 16-bit values, held in the mma fragment layout (lane
+// t: row t / 4, columns 2 (t % 4) and + 1 of each, packed in r0 .. r3), to
+// shared memory: lane 8m + r gives the address of row r of matrix m.
+__device__ inline void storeMatrices(uint32_t address, uint32_t r0, uint32_t r1, uint32_t r2,
+                                     uint32_t r3) {
+#if SIGLIP_HOPPER_DEVICE
+  asm volatile("stmatrix.sync.aligned.x4.m8n8.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(address),
+               "r"(r0), "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+#endif
+}
+
 // Shared-memory matrix descriptors of tiles written by the copy engine with
 // the 128-byte swizzle: 128-byte rows in 8-row (1024-byte) swizzle atoms, so
 // 1024 bytes between groups of 8 rows. The high word is the same for every

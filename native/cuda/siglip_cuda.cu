@@ -268,10 +268,10 @@ using Bf16 = __nv_bfloat16;
 // (bench/gpu/NOTES.md, v10 and v11: 40.3 ms at N = 65536 with the dX/dY tiles
 // below, against 42.6 ms for v8's 128 x 256 tiles shared by two warpgroups).
 using Logits = hopper::PingPong<128, 4, 64>;
-// A candidate (SIGLIP_CUDA_DEEP_RING, below): 6 stages, two steps' products in
-// flight, staging of 16 columns to make room (meant with the negative tiles,
-// which need no staging).
-using DeepLogits = hopper::PingPong<128, 6, 16, 2>;
+// A candidate (SIGLIP_CUDA_DEEP_RING, below): two steps' products in flight, 5
+// stages (as many free to fill as Logits' 4 with one step in flight), staging
+// of 32 columns to make room (meant with the negative tiles, which need none).
+using DeepLogits = hopper::PingPong<128, 5, 32, 2>;
 static_assert(DeepLogits::kBlockN == Logits::kBlockN &&
                   DeepLogits::kMathThreads == Logits::kMathThreads,
               "the same tiles and warp sums");
@@ -290,15 +290,20 @@ constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 
 //   uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
 //   logit kernel and ~63 instead of ~75 in dX/dY (cuobjdump of this build).
 // - SIGLIP_CUDA_NEGATIVE_TILES: the logit kernel hands tiles of negative pairs
-//   only to the epilogue from its registers (TileWork::applyNegatives).
+//   only to the epilogue from its registers (TileWork::applyNegatives), G
+//   stored from registers (=1) or through the copy engine (=tma).
 // - SIGLIP_CUDA_DEEP_RING: the logit kernel as DeepLogits.
-bool switchedOn(const char* name) {
+bool switchedOn(const char* name, const char* value = "1") {
   const char* text = std::getenv(name);
-  return text != nullptr && std::strcmp(text, "1") == 0;
+  return text != nullptr && std::strcmp(text, value) == 0;
 }
+using hopper::NegativeTiles;
 struct Candidates {
   bool uniform = switchedOn("SIGLIP_CUDA_UNIFORM");
-  bool negativeTiles = switchedOn("SIGLIP_CUDA_NEGATIVE_TILES");
+  NegativeTiles negativeTiles =
+      switchedOn("SIGLIP_CUDA_NEGATIVE_TILES")          ? NegativeTiles::kFromRegisters
+      : switchedOn("SIGLIP_CUDA_NEGATIVE_TILES", "tma") ? NegativeTiles::kThroughCopyEngine
+                                                        : NegativeTiles::kStaged;
   bool deepRing = switchedOn("SIGLIP_CUDA_DEEP_RING");
 };
 
@@ -312,6 +317,18 @@ template <typename Launch, typename... Flags>
 cudaError_t withFlags(const Launch& launch, bool flag, Flags... rest) {
   if (flag) return withFlags([&](auto... f) { return launch(std::true_type{}, f...); }, rest...);
   return withFlags([&](auto... f) { return launch(std::false_type{}, f...); }, rest...);
+}
+template <typename Launch, typename... Flags>
+cudaError_t withFlags(const Launch& launch, NegativeTiles mode, Flags... rest) {
+  auto with = [&](auto constant) {
+    return withFlags([&](auto... f) { return launch(constant, f...); }, rest...);
+  };
+  using Mode = NegativeTiles;
+  if (mode == Mode::kFromRegisters)
+    return with(std::integral_constant<Mode, Mode::kFromRegisters>{});
+  if (mode == Mode::kThroughCopyEngine)
+    return with(std::integral_constant<Mode, Mode::kThroughCopyEngine>{});
+  return with(std::integral_constant<Mode, Mode::kStaged>{});
 }
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
@@ -367,10 +384,15 @@ int64_t launchLogits(const Candidates& candidates, const CUtensorMap& xMap, cons
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
   const auto epilogue = LeanSigmoidEpilogue<Bf16>::from(sigmoid);
+  // G in boxes of 64 columns x 16 rows, for NegativeTiles::kThroughCopyEngine.
+  const CUtensorMap gMap =
+      sigmoid.g != nullptr && candidates.negativeTiles == NegativeTiles::kThroughCopyEngine
+          ? hopper::tileMap(sigmoid.g, colsPadded, rowsPadded, hopper::SwizzledTile::kBoxRows)
+          : CUtensorMap{};
   auto launch = [&](auto uniform, auto negativeTiles, auto deepRing) {
     using Tiles = std::conditional_t<decltype(deepRing)::value, DeepLogits, Logits>;
     return hopper::launchPingPongGemm<Tiles, decltype(uniform)::value,
-                                      decltype(negativeTiles)::value>(xMap, yMap, rowTiles,
+                                      decltype(negativeTiles)::value>(xMap, yMap, gMap, rowTiles,
                                                                       colTiles, dimK, epilogue);
   };
   check(withFlags(launch, candidates.uniform, candidates.negativeTiles, candidates.deepRing),

@@ -4,9 +4,11 @@
 // configuration the pass uses (and through TileWork::applyNegatives for the
 // ping-pong kernel's tiles of negatives), and every output of the tile must
 // reach the epilogue exactly once, with its own value.
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../cuda/hopper_gemm.cuh"
@@ -122,6 +124,64 @@ void check(const char* name, int groups) {
              std::to_string(repeated) + " repeated, " + std::to_string(wrong) + " wrong");
 }
 
+// The ping-pong kernel's tiles of G through the copy engine (NegativeTiles::
+// kThroughCopyEngine): each warp's stmatrix as PTX defines it (lane 8m + r
+// gives the address of row r of matrix m, whose 8 values are register m of
+// lanes 4r .. 4r + 3), then its boxes as the copy engine reads a box with the
+// 128-byte swizzle (the 16-byte unit of address bits 4-6 XOR bits 7-9). Every
+// output of the tile must land once, at its place.
+void checkTileThroughCopyEngine() {
+  using Cfg = PingPong<128, 4, 64>;
+  using Work = TileWork<Cfg>;
+  auto id = [](float v) {  // encode(row, col) as 16 bits
+    const int code = static_cast<int>(v);
+    return static_cast<uint32_t>(code / 1000 * 128 + code % 1000);
+  };
+  std::vector<uint16_t> buffer(SwizzledTile::kBytes / 2, 0xFFFF);
+  std::vector<int> seen(SwizzledTile::kRows * SwizzledTile::kCols, 0);
+  int wrong = 0;
+  for (int warp = 0; warp < 4; ++warp) {
+    // Per lane, per 16 x 16 block: its row address and its four registers.
+    std::vector<std::vector<std::pair<uint32_t, std::array<uint32_t, 4>>>> lanes(32);
+    for (int lane = 0; lane < 32; ++lane) {
+      typename Work::Accumulators acc;
+      fillAccumulators<Cfg>(acc, 0, warp, lane);
+      Work::forEachBlock<0, Cfg::kBlockN>(acc, 0, warp, [&](int r, int c, const float(&v)[8]) {
+        std::array<uint32_t, 4> bits{};
+        for (int m = 0; m < 4; ++m) bits[m] = id(v[2 * m]) | id(v[2 * m + 1]) << 16;
+        lanes[lane].push_back({SwizzledTile::matrixRowOffset(r, c, lane), bits});
+      });
+    }
+    for (size_t block = 0; block < lanes[0].size(); ++block)
+      for (int m = 0; m < 4; ++m)
+        for (int r = 0; r < 8; ++r)
+          for (int q = 0; q < 4; ++q) {
+            const uint32_t at = lanes[8 * m + r][block].first / 2 + 2 * q;
+            const uint32_t word = lanes[4 * r + q][block].second[m];
+            buffer[at] = static_cast<uint16_t>(word & 0xFFFF);
+            buffer[at + 1] = static_cast<uint16_t>(word >> 16);
+          }
+    for (int b = 0; b < 4; ++b) {
+      const int row0 = SwizzledTile::boxRow(warp, b), col0 = SwizzledTile::boxCol(b);
+      const uint32_t start = SwizzledTile::chunkOffset(row0, col0);
+      for (int y = 0; y < SwizzledTile::kBoxRows; ++y)
+        for (int x = 0; x < 64; ++x) {
+          const uint32_t logical = start + y * 128 + x * 2;
+          const uint32_t physical = logical ^ (((logical >> 7) & 7) << 4);
+          const int row = row0 + y, col = col0 + x;
+          ++seen[row * SwizzledTile::kCols + col];
+          wrong += buffer[physical / 2] != row * 128 + col;
+        }
+    }
+  }
+  int missing = 0, repeated = 0;
+  for (int n : seen) missing += n == 0, repeated += n > 1;
+  expect(missing == 0 && repeated == 0 && wrong == 0,
+         "ping-pong G tile through stmatrix and the copy engine: " + std::to_string(missing) +
+             " outputs missing, " + std::to_string(repeated) + " repeated, " +
+             std::to_string(wrong) + " wrong");
+}
+
 }  // namespace
 
 int main() {
@@ -133,7 +193,8 @@ int main() {
   check<Config<256, true, true, 4>, 256>("dY 128 x 256", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
   check<PingPong<128, 4, 64>, 0>("ping-pong 128 x 128, negatives from registers", 1);
-  check<PingPong<128, 6, 16, 2>, 16>("ping-pong 128 x 128, parts of 16 (deep ring)", 1);
+  check<PingPong<128, 5, 32, 2>, 32>("ping-pong 128 x 128, parts of 32 (deep ring)", 1);
+  checkTileThroughCopyEngine();
   // The dX/dY choice of tile width per launch (waves of 132).
   expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
   expect(!widerTilesFillAsWell(64, 768, 192, 256, 132), "192 at 64 row tiles, D = 768");
