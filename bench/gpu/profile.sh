@@ -6,7 +6,8 @@
 # references) of each setting in PROFILE_VARIANTS (default: the shipped
 # kernels; comma-separated SIGLIP_CUDA_* settings, space-separated variants),
 # and writes per variant the details page (speed of light, warp stalls, pipes,
-# shared memory) and the SASS with per-instruction stall samples.
+# shared memory), the SASS with per-instruction stall samples and their
+# summary by stall reason, stretch of code and instruction (stall_summary.py).
 set -uo pipefail
 OUT_DIR=${1:-${OUT:-/tmp/siglip-profile}}
 mkdir -p "$OUT_DIR"
@@ -26,6 +27,7 @@ for variant in ${PROFILE_VARIANTS:-default}; do
   )
   ncu -i "/tmp/$name.ncu-rep" --page details --print-details all > "$OUT_DIR/$name-details.txt" 2>&1
   ncu -i "/tmp/$name.ncu-rep" --page source --csv --print-source sass 2> /dev/null | gzip > "$OUT_DIR/$name-sass.csv.gz"
+  python3 "$ROOT/bench/gpu/stall_summary.py" "$OUT_DIR/$name-sass.csv.gz" > "$OUT_DIR/$name-stalls.txt" 2>&1
   grep -E "^  [a-zA-Z].*gemmKernel|Duration|Compute \(SM\) Throughput|Issue Slots Busy|No Eligible|Warp Cycles Per Issued|Tensor" "$OUT_DIR/$name-details.txt" | head -40
 done
 echo "== done at ${SECONDS} s"

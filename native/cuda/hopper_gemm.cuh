@@ -263,15 +263,13 @@ struct TileWork {
     });
   }
 
-  // The staged 128 x kCols outputs to the epilogue, 8 consecutive columns per
-  // lane and kCols / 8 lanes per row (coalesced G stores and dX/dY updates)
-  // in a rolled loop. (row0, col0): the staging's origin in the output.
-#pragma nv_exec_check_disable  // the host test's epilogue is host code
-  template <int kCols, int kPitch, typename Epilogue>
-  __host__ __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0,
-                                                            int64_t col0, const Epilogue& epilogue,
-                                                            typename Epilogue::State& state,
-                                                            int warp, int lane) {
+  // visit(r, c) for this lane's share of a staged 128 x kCols tile: 8
+  // consecutive columns from c of row r, kCols / 8 lanes per row (coalesced G
+  // stores and dX/dY updates), in a rolled loop.
+#pragma nv_exec_check_disable  // the host test's visitor is host code
+  template <int kCols, typename Visit>
+  __host__ __device__ __forceinline__ static void forEachStagedRow(int warp, int lane,
+                                                                   Visit&& visit) {
     constexpr int kLanesPerRow = kCols / 8, kRowsPerPass = 32 / kLanesPerRow;
     static_assert(kCols % 8 == 0 && kLanesPerRow <= 32, "a row fits a warp");
     if (lane >= kRowsPerPass * kLanesPerRow) return;
@@ -279,12 +277,24 @@ struct TileWork {
     const int rowInPass = kRowsPerPass == 1 ? 0 : lane / kLanesPerRow;
     const int c = (kRowsPerPass == 1 ? lane : lane % kLanesPerRow) * 8;
 #pragma unroll 1
-    for (int r = warp * kRowsPerPass + rowInPass; r < kBlockM; r += kMathWarps * kRowsPerPass) {
+    for (int r = warp * kRowsPerPass + rowInPass; r < kBlockM; r += kMathWarps * kRowsPerPass)
+      visit(r, c);
+  }
+
+  // The staged 128 x kCols outputs to the epilogue (forEachStagedRow).
+  // (row0, col0): the staging's origin in the output.
+#pragma nv_exec_check_disable  // the host test's epilogue is host code
+  template <int kCols, int kPitch, typename Epilogue>
+  __host__ __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0,
+                                                            int64_t col0, const Epilogue& epilogue,
+                                                            typename Epilogue::State& state,
+                                                            int warp, int lane) {
+    forEachStagedRow<kCols>(warp, lane, [&](int r, int c) {
       const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + c);
       const float4 low = from[0], high = from[1];
       const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
       epilogue.apply(row0 + r, col0 + c, values, state);
-    }
+    });
   }
 
   // The tile's outputs to the epilogue through a staging buffer of kCols
@@ -307,9 +317,14 @@ struct TileWork {
   }
 };
 
-// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). kUniformGroup:
-// the warpgroup index through warpUniform (a candidate: bench/gpu/NOTES.md).
-template <typename Cfg, typename Epilogue, bool kUniformGroup>
+// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). Candidates
+// (bench/gpu/NOTES.md): kUniformGroup, the warpgroup index through
+// warpUniform; kPrefetchOutput, the outputs the epilogue will update brought
+// into L2 kPrefetchSteps k-steps before the mainloop ends (Epilogue::prefetch:
+// dX and dY are read, added to and written back, and that read otherwise
+// waits on memory with the tensor cores idle).
+constexpr int kPrefetchSteps = 8;
+template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kPrefetchOutput>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
@@ -335,7 +350,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   const typename Work::Ring ring = Work::ring(smem, full, empty);
   typename Work::Accumulators acc;
   Work::zero(acc);
-  for (int k = 0; k < kSteps; ++k) Work::multiply(acc, ring, k, group, lane);
+  const int prefetchAt = kPrefetchOutput && kSteps > kPrefetchSteps ? kSteps - kPrefetchSteps : 0;
+  for (int k = 0; k < kSteps; ++k) {
+    if constexpr (kPrefetchOutput)
+      if (k == prefetchAt)
+        Work::template forEachStagedRow<Cfg::kBlockN>(
+            warp, lane, [&](int r, int c) { epilogue.template prefetch<8>(m0 + r, n0 + c); });
+    Work::multiply(acc, ring, k, group, lane);
+  }
 
   // Stage the accumulators in the ring, drained once every math warp is done
   // with it, then hand them to the epilogue.
@@ -414,10 +436,10 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 }
 
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
-template <typename Cfg, bool kUniformGroup, typename Epilogue>
+template <typename Cfg, bool kUniformGroup, bool kPrefetchOutput, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
                        int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup>;
+  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup, kPrefetchOutput>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -293,6 +293,8 @@ constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 
 //   only to the epilogue from its registers (TileWork::applyNegatives), G
 //   stored from registers (=1) or through the copy engine (=tma).
 // - SIGLIP_CUDA_DEEP_RING: the logit kernel as DeepLogits.
+// - SIGLIP_CUDA_PREFETCH: the dX and dY kernels bring the rows they update
+//   into L2 before their mainloop ends (gemmKernel's kPrefetchOutput).
 bool switchedOn(const char* name, const char* value = "1") {
   const char* text = std::getenv(name);
   return text != nullptr && std::strcmp(text, value) == 0;
@@ -305,6 +307,7 @@ struct Candidates {
       : switchedOn("SIGLIP_CUDA_NEGATIVE_TILES", "tma") ? NegativeTiles::kThroughCopyEngine
                                                         : NegativeTiles::kStaged;
   bool deepRing = switchedOn("SIGLIP_CUDA_DEEP_RING");
+  bool prefetchOutput = switchedOn("SIGLIP_CUDA_PREFETCH");
 };
 
 // launch(std::bool_constant<flag>{}...) for run-time flags: one
@@ -406,19 +409,20 @@ int64_t launchLogits(const Candidates& candidates, const CUtensorMap& xMap, cons
 // 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536 the chunks are
 // 8192 x 16384, so dY (128 row tiles) takes them and dX (64) does not.
 template <bool kAMnMajor>
-void launchGrad(bool uniform, int processors, const CUtensorMap& a, const CUtensorMap& b,
-                int64_t mTiles, int64_t dim, int64_t depth, const AccumulateEpilogue& out,
-                const char* what) {
+void launchGrad(const Candidates& candidates, int processors, const CUtensorMap& a,
+                const CUtensorMap& b, int64_t mTiles, int64_t dim, int64_t depth,
+                const AccumulateEpilogue& out, const char* what) {
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     const int64_t nTiles = (dim + Tiles::kBlockN - 1) / Tiles::kBlockN;
-    check(withFlags(
-              [&](auto uniformGroup) {
-                return hopper::launchGemm<Tiles, decltype(uniformGroup)::value>(a, b, mTiles,
-                                                                                nTiles, depth, out);
-              },
-              uniform),
-          what);
+    check(
+        withFlags(
+            [&](auto uniform, auto prefetch) {
+              return hopper::launchGemm<Tiles, decltype(uniform)::value, decltype(prefetch)::value>(
+                  a, b, mTiles, nTiles, depth, out);
+            },
+            candidates.uniform, candidates.prefetchOutput),
+        what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
     launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4>{});
@@ -427,18 +431,18 @@ void launchGrad(bool uniform, int processors, const CUtensorMap& a, const CUtens
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-void launchGrads(bool uniform, int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp,
-                 int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+void launchGrads(const Candidates& candidates, int processors, const Bf16* g, const Bf16* xOp,
+                 const Bf16* yOp, int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  launchGrad<false>(uniform, processors,
+  launchGrad<false>(candidates, processors,
                     hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
                     hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
                     "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const int64_t colTiles = colsPadded / hopper::kBlockM;
-  launchGrad<true>(uniform, processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
+  launchGrad<true>(candidates, processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
                    hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
                    "dY tile launch (wgmma)");
 }
@@ -485,8 +489,8 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
       const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(candidates.uniform, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded,
-                  colsPadded, dxOut, dyOut);
+      launchGrads(candidates, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded,
+                  dxOut, dyOut);
     }
   }
   finishScalars(p, totals, plan.total(), out);
