@@ -315,7 +315,7 @@ def main():
             if kernel == "tiles" and tiles > 1:
                 continue  # one tile per block
             # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes); ping-pong's
-            # products in flight: 1 step, or 2 (DeepLogits, 6 stages)
+            # products in flight: 1 step, or 2 (DeepLogits)
             # and G of the negative tiles from registers or through the copy engine
             variants = ([(3, 1, "registers"), (4, 1, "registers")] if kernel == "tiles" else
                         [(3, f, g) for f in (1, 2) for g in ("registers", "tma")])

@@ -284,7 +284,7 @@ constexpr int64_t kColumnAlign = 256;
 constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
 // Candidates not yet timed on a GPU (bench/gpu/NOTES.md), each asked for with
-// its variable set to 1:
+// its variable set to 1 (or as said):
 // - SIGLIP_CUDA_UNIFORM: the math warps' warpgroup index through
 //   hopper::warpUniform, so that ptxas keeps the mainloop's descriptors in
 //   uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
