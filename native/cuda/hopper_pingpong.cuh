@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         Work::template applyNegatives<false>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
       } else if constexpr (kNegatives == NegativeTiles::kFromRegisters) {
         Work::template applyNegatives<true>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
-      } else {
+      } else if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) {
         static_assert(Cfg::kBlockN == SwizzledTile::kCols && Cfg::kStagingBytes % 1024 == 0,
                       "a tile of G fits the staging, aligned to a swizzle atom");
         const uint32_t buffer = sharedAddress(staging);
