@@ -226,6 +226,38 @@ struct AccumulateEpilogue {
     for (int q = 0; q < kWidth; ++q)
       if (col + q < cols) dst[q] += v[q];
   }
+  // kBatch rows at once: every read before any write, so that the reads are
+  // in flight together (the rows differ, so no write can change a read).
+  template <int kBatch, int kWidth>
+  __device__ void applyBatch(const int64_t (&row)[kBatch], int64_t col,
+                             const float (&v)[kBatch][kWidth], State& state) const {
+    bool whole = kWidth % 4 == 0 && col + kWidth <= cols;
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b)
+      whole =
+          whole && row[b] < rows && reinterpret_cast<uintptr_t>(out + row[b] * ld + col) % 16 == 0;
+    if (!whole) {
+#pragma unroll
+      for (int b = 0; b < kBatch; ++b) apply(row[b], col, v[b], state);
+      return;
+    }
+    constexpr int kVectors = (kWidth + 3) / 4;
+    float4 sum[kBatch][kVectors];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+      for (int q = 0; q < kVectors; ++q)
+        sum[b][q] = *reinterpret_cast<const float4*>(out + row[b] * ld + col + 4 * q);
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+      for (int q = 0; q < kVectors; ++q) {
+        float4& s = sum[b][q];
+        s.x += v[b][4 * q], s.y += v[b][4 * q + 1], s.z += v[b][4 * q + 2], s.w += v[b][4 * q + 3];
+        *reinterpret_cast<float4*>(out + row[b] * ld + col + 4 * q) = s;
+      }
+  }
+
   __device__ void finish(const State&, int64_t) const {}
 
   // The outputs apply<kWidth>(row, col, ...) will update, brought into L2

@@ -265,36 +265,69 @@ struct TileWork {
 
   // visit(r, c) for this lane's share of a staged 128 x kCols tile: 8
   // consecutive columns from c of row r, kCols / 8 lanes per row (coalesced G
-  // stores and dX/dY updates), in a rolled loop.
+  // stores and dX/dY updates), in a rolled loop; with kBatch > 1, visit(rows,
+  // c) with kBatch of the lane's rows at a time.
 #pragma nv_exec_check_disable  // the host test's visitor is host code
-  template <int kCols, typename Visit>
+  template <int kCols, int kBatch = 1, typename Visit>
   __host__ __device__ __forceinline__ static void forEachStagedRow(int warp, int lane,
                                                                    Visit&& visit) {
     constexpr int kLanesPerRow = kCols / 8, kRowsPerPass = 32 / kLanesPerRow;
+    constexpr int kStep = kMathWarps * kRowsPerPass;  // between a lane's rows
     static_assert(kCols % 8 == 0 && kLanesPerRow <= 32, "a row fits a warp");
+    static_assert(kBlockM % (kStep * kBatch) == 0, "whole batches of a lane's rows");
     if (lane >= kRowsPerPass * kLanesPerRow) return;
     // (With a row per pass, lane < kLanesPerRow: no division.)
     const int rowInPass = kRowsPerPass == 1 ? 0 : lane / kLanesPerRow;
     const int c = (kRowsPerPass == 1 ? lane : lane % kLanesPerRow) * 8;
 #pragma unroll 1
-    for (int r = warp * kRowsPerPass + rowInPass; r < kBlockM; r += kMathWarps * kRowsPerPass)
-      visit(r, c);
+    for (int r = warp * kRowsPerPass + rowInPass; r < kBlockM; r += kStep * kBatch) {
+      if constexpr (kBatch == 1) {
+        visit(r, c);
+      } else {
+        int rows[kBatch];
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) rows[b] = r + b * kStep;
+        visit(rows, c);
+      }
+    }
   }
 
-  // The staged 128 x kCols outputs to the epilogue (forEachStagedRow).
+  // 8 staged values from `at` (16-byte aligned).
+  __host__ __device__ __forceinline__ static void loadStaged(const float* at, float (&values)[8]) {
+    const float4 low = reinterpret_cast<const float4*>(at)[0];
+    const float4 high = reinterpret_cast<const float4*>(at)[1];
+    values[0] = low.x, values[1] = low.y, values[2] = low.z, values[3] = low.w;
+    values[4] = high.x, values[5] = high.y, values[6] = high.z, values[7] = high.w;
+  }
+
+  // The staged 128 x kCols outputs to the epilogue (forEachStagedRow): a row
+  // per call (Epilogue::apply), or kBatch rows (Epilogue::applyBatch: dX/dY
+  // updates, so that their reads of the rows are in flight together).
   // (row0, col0): the staging's origin in the output.
 #pragma nv_exec_check_disable  // the host test's epilogue is host code
-  template <int kCols, int kPitch, typename Epilogue>
+  template <int kCols, int kPitch, int kBatch = 1, typename Epilogue>
   __host__ __device__ __forceinline__ static void applyRows(const float* staging, int64_t row0,
                                                             int64_t col0, const Epilogue& epilogue,
                                                             typename Epilogue::State& state,
                                                             int warp, int lane) {
-    forEachStagedRow<kCols>(warp, lane, [&](int r, int c) {
-      const float4* from = reinterpret_cast<const float4*>(staging + r * kPitch + c);
-      const float4 low = from[0], high = from[1];
-      const float values[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
-      epilogue.apply(row0 + r, col0 + c, values, state);
-    });
+    if constexpr (kBatch == 1) {
+      forEachStagedRow<kCols>(warp, lane, [&](int r, int c) {
+        float values[8];
+        loadStaged(staging + r * kPitch + c, values);
+        epilogue.apply(row0 + r, col0 + c, values, state);
+      });
+    } else {
+      forEachStagedRow<kCols, kBatch>(warp, lane, [&](const int(&r)[kBatch], int c) {
+        float values[kBatch][8];
+        int64_t rows[kBatch];
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+          loadStaged(staging + r[b] * kPitch + c, values[b]);
+          rows[b] = row0 + r[b];
+        }
+        epilogue.applyBatch(rows, col0 + c, values, state);
+      });
+    }
   }
 
   // The tile's outputs to the epilogue through a staging buffer of kCols
@@ -318,13 +351,15 @@ struct TileWork {
 };
 
 // depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). Candidates
-// (bench/gpu/NOTES.md): kUniformGroup, the warpgroup index through
-// warpUniform; kPrefetchOutput, the outputs the epilogue will update brought
-// into L2 kPrefetchSteps k-steps before the mainloop ends (Epilogue::prefetch:
-// dX and dY are read, added to and written back, and that read otherwise
-// waits on memory with the tensor cores idle).
-constexpr int kPrefetchSteps = 8;
-template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kPrefetchOutput>
+// (bench/gpu/NOTES.md), for dX and dY, which the epilogue reads, adds to and
+// writes back while the tensor cores idle (its reads waiting on memory):
+// kUniformGroup, the warpgroup index through warpUniform; kPrefetchOutput,
+// the outputs the epilogue will update brought into L2 kPrefetchSteps k-steps
+// before the mainloop ends (Epilogue::prefetch); kBatchedUpdates, the
+// epilogue's rows kUpdateBatch at a time (Epilogue::applyBatch).
+constexpr int kPrefetchSteps = 8, kUpdateBatch = 4;
+template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kPrefetchOutput,
+          bool kBatchedUpdates>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
@@ -368,7 +403,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   Work::template stage<0, Cfg::kBlockN, kPitch>(acc, staging, group, warp, lane);
   namedBarrier<1, Cfg::kMathThreads>();
   typename Epilogue::State state{};
-  Work::template applyRows<Cfg::kBlockN, kPitch>(staging, m0, n0, epilogue, state, warp, lane);
+  Work::template applyRows<Cfg::kBlockN, kPitch, kBatchedUpdates ? kUpdateBatch : 1>(
+      staging, m0, n0, epilogue, state, warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
 #endif
@@ -436,10 +472,11 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 }
 
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
-template <typename Cfg, bool kUniformGroup, bool kPrefetchOutput, typename Epilogue>
+template <typename Cfg, bool kUniformGroup, bool kPrefetchOutput, bool kBatchedUpdates,
+          typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
                        int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup, kPrefetchOutput>;
+  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup, kPrefetchOutput, kBatchedUpdates>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -295,6 +295,8 @@ constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 
 // - SIGLIP_CUDA_DEEP_RING: the logit kernel as DeepLogits.
 // - SIGLIP_CUDA_PREFETCH: the dX and dY kernels bring the rows they update
 //   into L2 before their mainloop ends (gemmKernel's kPrefetchOutput).
+// - SIGLIP_CUDA_BATCHED_UPDATES: their epilogue reads 4 rows of dX or dY
+//   before it writes them (gemmKernel's kBatchedUpdates).
 bool switchedOn(const char* name, const char* value = "1") {
   const char* text = std::getenv(name);
   return text != nullptr && std::strcmp(text, value) == 0;
@@ -308,6 +310,7 @@ struct Candidates {
                                                         : NegativeTiles::kStaged;
   bool deepRing = switchedOn("SIGLIP_CUDA_DEEP_RING");
   bool prefetchOutput = switchedOn("SIGLIP_CUDA_PREFETCH");
+  bool batchedUpdates = switchedOn("SIGLIP_CUDA_BATCHED_UPDATES");
 };
 
 // launch(std::bool_constant<flag>{}...) for run-time flags: one
@@ -415,14 +418,14 @@ void launchGrad(const Candidates& candidates, int processors, const CUtensorMap&
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     const int64_t nTiles = (dim + Tiles::kBlockN - 1) / Tiles::kBlockN;
-    check(
-        withFlags(
-            [&](auto uniform, auto prefetch) {
-              return hopper::launchGemm<Tiles, decltype(uniform)::value, decltype(prefetch)::value>(
-                  a, b, mTiles, nTiles, depth, out);
-            },
-            candidates.uniform, candidates.prefetchOutput),
-        what);
+    check(withFlags(
+              [&](auto uniform, auto prefetch, auto batched) {
+                return hopper::launchGemm<Tiles, decltype(uniform)::value,
+                                          decltype(prefetch)::value, decltype(batched)::value>(
+                    a, b, mTiles, nTiles, depth, out);
+              },
+              candidates.uniform, candidates.prefetchOutput, candidates.batchedUpdates),
+          what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
     launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4>{});

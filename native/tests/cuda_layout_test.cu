@@ -34,21 +34,28 @@ struct Recorder {
   std::vector<int>* seen;  // times each output arrived
   int* wrong;              // outputs that arrived with another output's value
 
+  // Called from lambdas of TileWork's (host and device code, as lambdas of
+  // host-device functions are), where the pragma on TileWork's functions does
+  // not reach; so are the others below.
+#pragma nv_exec_check_disable
   template <int kWidth>
-  void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
+  __host__ __device__ void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
     for (int q = 0; q < kWidth; ++q) {
       ++(*seen)[row * cols + col + q];
       *wrong += v[q] != encode(static_cast<int>(row), static_cast<int>(col + q));
     }
   }
-  // Called from a lambda of TileWork's (host and device code, as lambdas of
-  // host-device functions are), where the pragma on TileWork's function does
-  // not reach.
 #pragma nv_exec_check_disable
   template <bool kWithGrads, int kWidth>
   __host__ __device__ void applyNegatives(int64_t row, int64_t col, const float (&v)[kWidth],
                                           State& state) const {
     apply(row, col, v, state);
+  }
+#pragma nv_exec_check_disable
+  template <int kBatch, int kWidth>
+  __host__ __device__ void applyBatch(const int64_t (&row)[kBatch], int64_t col,
+                                      const float (&v)[kBatch][kWidth], State& state) const {
+    for (int b = 0; b < kBatch; ++b) apply(row[b], col, v[b], state);
   }
 };
 
@@ -69,8 +76,9 @@ void fillAccumulators(typename TileWork<Cfg>::Accumulators& acc, int group, int 
 
 // One tile of Cfg, its staging taken kCols columns at a time, by `groups`
 // warpgroups of Cfg::kMathThreads / 128 ... (cooperative: warps 0..7 and
-// groups 0, 1; ping-pong: one warpgroup owns the tile: warps 0..3, group 0).
-template <typename Cfg, int kCols, int kCol0 = 0>
+// groups 0, 1; ping-pong: one warpgroup owns the tile: warps 0..3, group 0),
+// handed over kBatch rows per call.
+template <typename Cfg, int kCols, int kBatch, int kCol0 = 0>
 void handOver(std::vector<float>& staging, const Recorder& recorder, int groups) {
   using Work = TileWork<Cfg>;
   constexpr int kPitch = kCols + 8;
@@ -86,10 +94,10 @@ void handOver(std::vector<float>& staging, const Recorder& recorder, int groups)
   typename Recorder::State state;
   for (int warp = 0; warp < Work::kMathWarps; ++warp)
     for (int lane = 0; lane < 32; ++lane)
-      Work::template applyRows<kCols, kPitch>(staging.data(), 0, kCol0, recorder, state, warp,
-                                              lane);
+      Work::template applyRows<kCols, kPitch, kBatch>(staging.data(), 0, kCol0, recorder, state,
+                                                      warp, lane);
   if constexpr (kCol0 + kCols < Cfg::kBlockN)
-    handOver<Cfg, kCols, kCol0 + kCols>(staging, recorder, groups);
+    handOver<Cfg, kCols, kBatch, kCol0 + kCols>(staging, recorder, groups);
 }
 
 // The ping-pong kernel's tiles of negatives only: each warp of the one
@@ -106,7 +114,7 @@ void handOverDirectly(const Recorder& recorder) {
 }
 
 // kCols: the staging's columns per part, or 0 for handOverDirectly.
-template <typename Cfg, int kCols>
+template <typename Cfg, int kCols, int kBatch = 1>
 void check(const char* name, int groups) {
   std::vector<int> seen(kBlockM * Cfg::kBlockN, 0);
   int wrong = 0;
@@ -115,7 +123,7 @@ void check(const char* name, int groups) {
     handOverDirectly<Cfg>(recorder);
   } else {
     std::vector<float> staging(kBlockM * (kCols + 8) + 64);
-    handOver<Cfg, kCols>(staging, recorder, groups);
+    handOver<Cfg, kCols, kBatch>(staging, recorder, groups);
   }
   int missing = 0, repeated = 0;
   for (int n : seen) missing += n == 0, repeated += n > 1;
@@ -191,6 +199,9 @@ int main() {
   check<Config<256, false, true, 4>, 256>("dX 128 x 256", 2);
   check<Config<192, true, true, 4>, 192>("dY 128 x 192", 2);
   check<Config<256, true, true, 4>, 256>("dY 128 x 256", 2);
+  // The same with the updates 4 rows at a time (gemmKernel's kBatchedUpdates).
+  check<Config<192, false, true, 4>, 192, 4>("dX 128 x 192, rows in batches of 4", 2);
+  check<Config<256, true, true, 4>, 256, 4>("dY 128 x 256, rows in batches of 4", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
   check<PingPong<128, 4, 64>, 0>("ping-pong 128 x 128, negatives from registers", 1);
   check<PingPong<128, 5, 32, 2>, 32>("ping-pong 128 x 128, parts of 32 (deep ring)", 1);
