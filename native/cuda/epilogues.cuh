@@ -7,7 +7,6 @@
 #include <mma.h>
 
 #include <cstdint>
-#include <type_traits>
 
 #include "../core/positive_pairs.h"
 #include "sigmoid_terms.h"
@@ -99,17 +98,23 @@ struct SigmoidEpilogue {
   __device__ void storeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
     if (g != nullptr) writeGrads(row, col, grads);
   }
-  // G of two adjacent outputs as a pair of bf16 (the first in the low half).
+  // G = grads * gradScale, as operands of the dX/dY products.
+  template <int kWidth>
+  __device__ void scaledGrads(const float (&grads)[kWidth], T (&out)[kWidth]) const {
+#pragma unroll
+    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
+  }
+  // G of two adjacent outputs as one 32-bit word (the first in the low half).
   __device__ uint32_t gradBits(const float (&grads)[2]) const {
-    static_assert(std::is_same_v<T, __nv_bfloat16>, "bf16 G");
-    const __nv_bfloat162 pair = __floats2bfloat162_rn(grads[0] * gradScale, grads[1] * gradScale);
-    return *reinterpret_cast<const uint32_t*>(&pair);
+    static_assert(sizeof(T) == 2, "two 16-bit elements of G");
+    alignas(4) T out[2];
+    scaledGrads(grads, out);
+    return *reinterpret_cast<const uint32_t*>(out);
   }
   template <int kWidth>
   __device__ void writeGrads(int64_t row, int64_t col, const float (&grads)[kWidth]) const {
     alignas(16) T out[kWidth];
-#pragma unroll
-    for (int q = 0; q < kWidth; ++q) out[q] = toOperand<T>(grads[q] * gradScale);
+    scaledGrads(grads, out);
     store(out, g + row * ldg + col);
   }
 
@@ -260,9 +265,8 @@ struct AccumulateEpilogue {
 
   __device__ void finish(const State&, int64_t) const {}
 
-  // The outputs apply<kWidth>(row, col, ...) will update, brought into L2
-  // ahead of it: one request per 128-byte line (32 outputs).
-  template <int kWidth>
+  // The outputs that apply(row, col, ...) will update, brought into L2 ahead
+  // of it: one request per 128-byte line (32 outputs).
   __device__ void prefetch(int64_t row, int64_t col) const {
     if (row < rows && col < cols && col % 32 == 0) prefetchL2(out + row * ld + col);
   }

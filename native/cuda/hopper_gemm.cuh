@@ -390,7 +390,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     if constexpr (kPrefetchOutput)
       if (k == prefetchAt)
         Work::template forEachStagedRow<Cfg::kBlockN>(
-            warp, lane, [&](int r, int c) { epilogue.template prefetch<8>(m0 + r, n0 + c); });
+            warp, lane, [&](int r, int c) { epilogue.prefetch(m0 + r, n0 + c); });
     Work::multiply(acc, ring, k, group, lane);
   }
 

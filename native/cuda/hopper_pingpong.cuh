@@ -140,21 +140,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 }
 
 // Launches the kernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
-// depth: one block per multiprocessor, or per tile if there are fewer.
+// depth: one block per multiprocessor (`processors` of them), or per tile if
+// there are fewer.
 // kUniformGroup: as gemmKernel's; kNegatives: as the kernel's, with g the map
 // of the epilogue's G in boxes of 64 x 16 (kThroughCopyEngine; else unused).
 template <typename Cfg, bool kUniformGroup, NegativeTiles kNegatives, typename Epilogue>
 cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& g,
-                               int64_t mTiles, int64_t nTiles, int64_t depth,
+                               int64_t mTiles, int64_t nTiles, int64_t depth, int processors,
                                const Epilogue& epilogue) {
   auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup, kNegatives>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;
-  int processors = 0;
-  if (const cudaError_t status = currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors);
-      status != cudaSuccess)
-    return status;
   const int64_t blocks = std::min<int64_t>(mTiles * nTiles, processors);
   kernel<<<static_cast<unsigned>(blocks), Cfg::kThreads, Cfg::kSmemBytes>>>(
       a, b, g, static_cast<int>(depth / kBlockK), static_cast<int>(mTiles),

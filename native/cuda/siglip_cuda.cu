@@ -384,8 +384,8 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
 // wide as the tiles); returns the number of warp sums it wrote.
-int64_t launchLogits(const Candidates& candidates, const CUtensorMap& xMap, const Bf16* yOp,
-                     int64_t dimK, int64_t rowsPadded, int64_t colsPadded,
+int64_t launchLogits(const Candidates& candidates, int processors, const CUtensorMap& xMap,
+                     const Bf16* yOp, int64_t dimK, int64_t rowsPadded, int64_t colsPadded,
                      const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
@@ -398,8 +398,8 @@ int64_t launchLogits(const Candidates& candidates, const CUtensorMap& xMap, cons
   auto launch = [&](auto uniform, auto negativeTiles, auto deepRing) {
     using Tiles = std::conditional_t<decltype(deepRing)::value, DeepLogits, Logits>;
     return hopper::launchPingPongGemm<Tiles, decltype(uniform)::value,
-                                      decltype(negativeTiles)::value>(xMap, yMap, gMap, rowTiles,
-                                                                      colTiles, dimK, epilogue);
+                                      decltype(negativeTiles)::value>(
+        xMap, yMap, gMap, rowTiles, colTiles, dimK, processors, epilogue);
   };
   check(withFlags(launch, candidates.uniform, candidates.negativeTiles, candidates.deepRing),
         "logit tile launch (wgmma)");
@@ -485,8 +485,8 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
       const SigmoidEpilogue<Bf16> sigmoid =
           sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
-      const int64_t sums =
-          launchLogits(candidates, xMap, yOp, plan.dimK, rowsPadded, colsPadded, sigmoid);
+      const int64_t sums = launchLogits(candidates, processors, xMap, yOp, plan.dimK, rowsPadded,
+                                        colsPadded, sigmoid);
       addWarpSums(blockSums, sums, totals);
       if (!withGrads) continue;
 
@@ -502,8 +502,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
 // Whether the current device runs this module's wgmma code: compute
 // capability 9 with sm_90a code in the module, unless SIGLIP_CUDA_GEMM=wmma.
 bool usable() {
-  const char* forced = std::getenv("SIGLIP_CUDA_GEMM");
-  if (forced != nullptr && std::strcmp(forced, "wmma") == 0) return false;
+  if (switchedOn("SIGLIP_CUDA_GEMM", "wmma")) return false;
   static const bool capable = [] {
     int major = 0;
     if (hopper::currentDeviceAttribute(cudaDevAttrComputeCapabilityMajor, major) != cudaSuccess ||

@@ -81,6 +81,13 @@ double relError(double got, double want) {
   return want == 0 ? std::fabs(got) : std::fabs(got - want) / std::fabs(want);
 }
 
+// The same for single terms that reach below float's range (a sigmoid of
+// -100 is 4e-44): relative to at least 1e-30, and 0 where got == want (equal
+// infinities included).
+double relativeError(double got, double want) {
+  return want == got ? 0 : std::fabs(got - want) / std::max(std::fabs(want), 1e-30);
+}
+
 std::vector<float> randomRows(std::mt19937& rng, int64_t rows, int64_t d) {
   std::normal_distribution<float> normal;
   std::vector<float> v(rows * d);
@@ -391,10 +398,6 @@ void testBFloat16() {
 
 // The GPU epilogue's elementwise math (native/cuda/sigmoid_terms.h) against
 // float64, with exact stand-ins for the approximate exp2 and reciprocal.
-double relativeError(double got, double want) {
-  return want == got ? 0 : std::fabs(got - want) / std::max(std::fabs(want), 1e-30);
-}
-
 void testGpuSigmoidTerms() {
   using siglip::cuda::kLog2E;
   double sigmoidErr = 0, complementErr = 0, softplusErr = 0;
