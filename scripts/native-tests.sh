@@ -2,7 +2,7 @@
 # Builds the C++ core and its tests with AddressSanitizer + UBSan (plain cmake,
 # no Node) and runs them once per instruction set of the tile kernels that
 # this CPU runs (SIGLIP_ISA); where nvcc is found, also the CUDA kernels'
-# epilogue hand-over as host code (no GPU needed).
+# epilogue hand-over and the chunk bookkeeping as host code (no GPU needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGLIP_SANITIZE=ON -DSIGLIP_CUDA=OFF > /dev/null
@@ -12,9 +12,11 @@ for isa in $(./build-asan/siglip_core_test --instruction-sets); do
   SIGLIP_ISA="$isa" ./build-asan/siglip_core_test
 done
 
-# The CUDA kernels' epilogue hand-over, as host code (nvcc needed, no GPU).
+# The CUDA kernels' epilogue hand-over and chunk bookkeeping, as host code
+# (nvcc needed, no GPU).
 if command -v nvcc > /dev/null; then
   cmake -S . -B build-cuda-tests -DCMAKE_BUILD_TYPE=Release -DSIGLIP_CUDA=ON > /dev/null
-  cmake --build build-cuda-tests --target siglip_cuda_layout_test > /dev/null
+  cmake --build build-cuda-tests --target siglip_cuda_layout_test siglip_cuda_chunk_test > /dev/null
   ./build-cuda-tests/siglip_cuda_layout_test
+  ./build-cuda-tests/siglip_cuda_chunk_test
 fi

@@ -24,6 +24,8 @@
 #include "epilogues.cuh"
 #include "hopper_gemm.cuh"
 #include "hopper_pingpong.cuh"
+#include "operand_rows.cuh"
+#include "pass_sums.cuh"
 #include "siglip_cuda.h"
 #include "tile_gemm.cuh"
 
@@ -47,35 +49,6 @@ void check(cudaError_t status, const char* what) {
 }
 
 int64_t roundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
-
-// fp32 rows -> operand copy, zero-padded to rowsPadded x dimPadded.
-template <typename T>
-__global__ void toOperandRows(const float* src, int64_t rows, int64_t dim, T* dst,
-                              int64_t rowsPadded, int64_t dimPadded) {
-  const int64_t total = rowsPadded * dimPadded;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = i / dimPadded, k = i % dimPadded;
-    dst[i] = toOperand<T>(r < rows && k < dim ? src[r * dim + k] : 0.0f);
-  }
-}
-
-// totals[q] += sum of blockSums[b][q] over the warps' slots, one block, fixed order.
-__global__ void addBlockSums(const double* blockSums, int64_t blocks, double* totals) {
-  __shared__ double partial[3][256];
-  for (int q = 0; q < 3; ++q) {
-    double s = 0;
-    for (int64_t b = threadIdx.x; b < blocks; b += blockDim.x) s += blockSums[b * 3 + q];
-    partial[q][threadIdx.x] = s;
-  }
-  __syncthreads();
-  for (int width = 128; width > 0; width /= 2) {
-    if (threadIdx.x < width)
-      for (int q = 0; q < 3; ++q) partial[q][threadIdx.x] += partial[q][threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x < 3) totals[threadIdx.x] += partial[threadIdx.x][0];
-}
 
 // Grow-only device workspace, reused across calls (cudaMalloc is slow).
 struct Workspace {
@@ -117,7 +90,7 @@ using DeviceBuffer = DeviceArray<float>;
 struct ChunkPlan {
   int64_t rowChunk, colChunk, dimPadded;
   size_t xBytes, yBytes, gBytes, sumsBytes;
-  size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + 3 * sizeof(double); }
+  size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + kPassSumsBytes; }
 };
 
 // One step of fitting the chunk buffers into kChunkBudget: halves the larger
@@ -153,15 +126,33 @@ ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
 template <typename T>
 void convertRows(const float* src, int64_t rows, int64_t dim, T* dst, int64_t rowsPadded,
                  int64_t dimPadded) {
-  const int64_t total = rowsPadded * dimPadded;
-  const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 8192));
-  toOperandRows<T><<<blocks, 256>>>(src, rows, dim, dst, rowsPadded, dimPadded);
+  const OperandRows in = OperandRows::of(src, rows, dim, rowsPadded, dimPadded);
+  const int blocks = static_cast<int>(std::min<int64_t>((in.quads() + 255) / 256, 8192));
+  toOperandRows<T><<<blocks, 256>>>(in, dst);
   check(cudaGetLastError(), "toOperandRows launch");
 }
 
-// Loss, dTPrime and dBias from the three totals.
-void finishScalars(const SiglipCudaProblem& p, const double* totals, size_t workspaceBytes,
+// passSums (kPassSumsBytes) = 0 and, for the fused pass, dx = dy = 0: the
+// chunks accumulate into them.
+void zeroOutputs(const SiglipCudaProblem& p, float* dx, float* dy, double* passSums) {
+  check(cudaMemset(passSums, 0, kPassSumsBytes), "cudaMemset(sums)");
+  if (dx == nullptr || dy == nullptr) return;
+  check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
+  check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
+}
+
+// passSums' partial sums += the `count` warp sums of one logit launch.
+void addWarpSums(const double* warpSums, int64_t count, double* passSums) {
+  addSliceSums<<<kSumSlices, kSumThreads>>>(warpSums, count, passSums);
+  check(cudaGetLastError(), "warp sum launch");
+}
+
+// Loss, dTPrime and dBias from the partial sums.
+void finishScalars(const SiglipCudaProblem& p, double* passSums, size_t workspaceBytes,
                    SiglipCudaScalars* out) {
+  double* totals = passSums + 3 * kSumSlices;
+  addSliceSums<<<1, kSumThreads>>>(passSums, kSumSlices, totals);
+  check(cudaGetLastError(), "total sum launch");
   double sums[3];
   check(cudaMemcpy(sums, totals, sizeof sums, cudaMemcpyDeviceToHost), "cudaMemcpy(sums)");
   const double n = static_cast<double>(p.n);
@@ -169,14 +160,6 @@ void finishScalars(const SiglipCudaProblem& p, const double* totals, size_t work
   out->dBias = sums[1] / n;
   out->dTPrime = std::exp(p.tPrime) * sums[2] / n;
   out->workspaceBytes = workspaceBytes;
-}
-
-// totals = 0 and, for the fused pass, dx = dy = 0: the chunks accumulate into them.
-void zeroOutputs(const SiglipCudaProblem& p, float* dx, float* dy, double* totals) {
-  check(cudaMemset(totals, 0, 3 * sizeof(double)), "cudaMemset(totals)");
-  if (dx == nullptr || dy == nullptr) return;
-  check(cudaMemset(dx, 0, sizeof(float) * p.n * p.dim), "cudaMemset(dx)");
-  check(cudaMemset(dy, 0, sizeof(float) * p.m * p.dim), "cudaMemset(dy)");
 }
 
 // The sigmoid epilogue of the chunk at (r0, c0), rows x cols, writing G (null:
@@ -203,12 +186,6 @@ SigmoidEpilogue<T> sigmoidEpilogue(const SiglipCudaProblem& p, T* g, int64_t ldg
           sums};
 }
 
-// totals += the `count` warp sums of one logit launch.
-void addWarpSums(const double* sums, int64_t count, double* totals) {
-  addBlockSums<<<1, 256>>>(sums, count, totals);
-  check(cudaGetLastError(), "block sum launch");
-}
-
 template <typename T>
 void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
              SiglipCudaScalars* out) {
@@ -218,11 +195,11 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
   T* xOp = reinterpret_cast<T*>(base);
   T* yOp = reinterpret_cast<T*>(base + plan.xBytes);
   T* g = withGrads ? reinterpret_cast<T*>(base + plan.xBytes + plan.yBytes) : nullptr;
-  auto* blockSums = reinterpret_cast<double*>(base + plan.xBytes + plan.yBytes + plan.gBytes);
-  double* totals = blockSums + plan.sumsBytes / sizeof(double);
+  auto* warpSums = reinterpret_cast<double*>(base + plan.xBytes + plan.yBytes + plan.gBytes);
+  double* passSums = warpSums + plan.sumsBytes / sizeof(double);
 
   const int64_t dp = plan.dimPadded;
-  zeroOutputs(p, dx, dy, totals);
+  zeroOutputs(p, dx, dy, passSums);
   const bool oneColumnChunk = p.m <= plan.colChunk;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -236,11 +213,11 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
         convertRows<T>(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, dp);
 
       const SigmoidEpilogue<T> sigmoid =
-          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
+          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, warpSums);
       const dim3 logitGrid(colsPadded / kTileN, rowsPadded / kTileM);
       check(launchGemm<T, true, false>(logitGrid, xOp, dp, yOp, dp, dp, sigmoid),
             "logit tile launch");
-      addWarpSums(blockSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), totals);
+      addWarpSums(warpSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), passSums);
       if (!withGrads) continue;
 
       // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
@@ -255,7 +232,7 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
             "dY tile launch");
     }
   }
-  finishScalars(p, totals, plan.total(), out);
+  finishScalars(p, passSums, plan.total(), out);
 }
 
 // The wgmma pass (bf16). G is written once, row-major; dX = G Y reads it
@@ -358,7 +335,7 @@ struct Plan {
   // Each buffer starts 256-byte aligned in the workspace (tensor maps need 16).
   static size_t slot(size_t bytes) { return roundUp(bytes, 256); }
   size_t total() const {
-    size_t t = 3 * sizeof(double);
+    size_t t = kPassSumsBytes;
     for (size_t b : bytes) t += slot(b);
     return t;
   }
@@ -467,10 +444,10 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   Bf16* xOp = take(plan.bytes[0]);
   Bf16* yOp = take(plan.bytes[1]);
   Bf16* g = withGrads ? take(plan.bytes[2]) : nullptr;
-  auto* blockSums = reinterpret_cast<double*>(take(plan.bytes[3]));
-  auto* totals = reinterpret_cast<double*>(cursor);
+  auto* warpSums = reinterpret_cast<double*>(take(plan.bytes[3]));
+  auto* passSums = reinterpret_cast<double*>(cursor);
 
-  zeroOutputs(p, dx, dy, totals);
+  zeroOutputs(p, dx, dy, passSums);
   const bool oneColumnChunk = p.m <= plan.colChunk;
 
   for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
@@ -484,10 +461,10 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
       if (!oneColumnChunk || r0 == 0)
         convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
       const SigmoidEpilogue<Bf16> sigmoid =
-          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, blockSums);
+          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, warpSums);
       const int64_t sums = launchLogits(candidates, processors, xMap, yOp, plan.dimK, rowsPadded,
                                         colsPadded, sigmoid);
-      addWarpSums(blockSums, sums, totals);
+      addWarpSums(warpSums, sums, passSums);
       if (!withGrads) continue;
 
       const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
@@ -496,7 +473,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
                   dxOut, dyOut);
     }
   }
-  finishScalars(p, totals, plan.total(), out);
+  finishScalars(p, passSums, plan.total(), out);
 }
 
 // Whether the current device runs this module's wgmma code: compute

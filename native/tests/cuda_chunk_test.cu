@@ -1,0 +1,79 @@
+// The chunk bookkeeping of the CUDA pass, run on the CPU (no GPU needed): the
+// operand copy's reads (OperandRows: every element of the padded copy, from
+// 16-byte or single loads) and the slices that the warp sums are added in.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../cuda/operand_rows.cuh"
+#include "../cuda/pass_sums.cuh"
+
+namespace {
+
+using namespace siglip::cuda;
+
+int failed = 0;
+
+void expect(bool ok, const std::string& what) {
+  std::printf("%s: %s\n", ok ? "ok" : "FAIL", what.c_str());
+  failed += !ok;
+}
+
+// The padded copy of a rows x dim matrix read through OperandRows, starting
+// `offset` floats into an aligned buffer, against the element-wise definition.
+void checkCopy(int64_t rows, int64_t dim, int64_t rowsPadded, int64_t dimPadded, int offset,
+               bool expectQuadLoads) {
+  std::vector<float4> storage((offset + rows * dim) / 4 + 1);
+  float* src = reinterpret_cast<float*>(storage.data()) + offset;
+  for (int64_t i = 0; i < rows * dim; ++i) src[i] = static_cast<float>(i + 1);
+  const OperandRows in = OperandRows::of(src, rows, dim, rowsPadded, dimPadded);
+  std::vector<float> copy(rowsPadded * dimPadded, -1.0f);
+  for (int64_t quad = 0; quad < in.quads(); ++quad) {
+    float v[4];
+    in.load(quad, v);
+    for (int j = 0; j < 4; ++j) copy[quad * 4 + j] = v[j];
+  }
+  int64_t wrong = 0;
+  for (int64_t r = 0; r < rowsPadded; ++r)
+    for (int64_t k = 0; k < dimPadded; ++k) {
+      const float want = r < rows && k < dim ? src[r * dim + k] : 0.0f;
+      wrong += copy[r * dimPadded + k] != want;
+    }
+  const std::string what = std::to_string(rows) + " x " + std::to_string(dim) + " as " +
+                           std::to_string(rowsPadded) + " x " + std::to_string(dimPadded) +
+                           ", offset " + std::to_string(offset);
+  expect(wrong == 0, "copy of " + what + " (" + std::to_string(wrong) + " wrong)");
+  expect(in.quadLoads == expectQuadLoads,
+         what + (expectQuadLoads ? ": 16-byte loads" : ": single loads"));
+}
+
+// The slices cover [0, count) in order, disjoint, and the sum by slices
+// equals the plain sum (integers: exact in double).
+void checkSlices(int64_t count, int64_t slices) {
+  int64_t next = 0, sum = 0;
+  bool ordered = true;
+  for (int64_t b = 0; b < slices; ++b) {
+    const SumSlice s = sumSlice(count, b, slices);
+    ordered = ordered && s.begin == next && s.end >= s.begin;
+    for (int64_t i = s.begin; i < s.end; ++i) sum += i;
+    next = s.end;
+  }
+  expect(ordered && next == count && sum == count * (count - 1) / 2,
+         std::to_string(slices) + " slices of " + std::to_string(count) + " slots");
+}
+
+}  // namespace
+
+int main() {
+  checkCopy(5, 768, 128, 768, 0, true);    // rows padded
+  checkCopy(130, 768, 256, 768, 0, true);  // a second tile of rows
+  checkCopy(7, 768, 128, 768, 1, false);   // src not 16-byte aligned
+  checkCopy(9, 5, 128, 64, 0, false);      // dim not a multiple of 4
+  checkCopy(3, 70, 128, 128, 2, false);    // both, columns padded past a tile
+  checkCopy(4, 72, 128, 128, 0, true);     // columns padded, quads aligned
+  for (int64_t count : {1, 127, 128, 129, 1000, 32768, 131072}) checkSlices(count, kSumSlices);
+  checkSlices(kSumSlices, 1);  // the totals: one block over the partial sums
+  std::printf("cuda chunk: %d failed\n", failed);
+  return failed == 0 ? 0 : 1;
+}
