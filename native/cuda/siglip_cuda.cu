@@ -21,6 +21,7 @@
 #include <string>
 #include <type_traits>
 
+#include "chunk_walk.h"
 #include "epilogues.cuh"
 #include "hopper_gemm.cuh"
 #include "hopper_pingpong.cuh"
@@ -47,8 +48,6 @@ void check(cudaError_t status, const char* what) {
     throw CudaError(std::string(what) + ": " + cudaGetErrorName(status) + " (" +
                     cudaGetErrorString(status) + ")");
 }
-
-int64_t roundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
 // Grow-only device workspace, reused across calls (cudaMalloc is slow).
 struct Workspace {
@@ -89,20 +88,13 @@ using DeviceBuffer = DeviceArray<float>;
 
 struct ChunkPlan {
   int64_t rowChunk, colChunk, dimPadded;
+  bool allOfY;  // ChunkWalk::allOfY: yBytes hold the copy of all of Y
   size_t xBytes, yBytes, gBytes, sumsBytes;
   size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + kPassSumsBytes; }
+  ChunkWalk walk(const SiglipCudaProblem& p) const {
+    return {p.n, p.m, rowChunk, colChunk, kTileM, kTileN, allOfY};
+  }
 };
-
-// One step of fitting the chunk buffers into kChunkBudget: halves the larger
-// chunk side (keeping whole tiles); false when both are one tile already.
-bool halveLargerChunk(int64_t& rowChunk, int64_t& colChunk, int64_t rowTile, int64_t colTile) {
-  if (rowChunk == rowTile && colChunk == colTile) return false;
-  if (rowChunk >= colChunk)
-    rowChunk = std::max<int64_t>(rowTile, roundUp(rowChunk / 2, rowTile));
-  else
-    colChunk = std::max<int64_t>(colTile, roundUp(colChunk / 2, colTile));
-  return true;
-}
 
 template <typename T>
 ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
@@ -120,7 +112,10 @@ ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
         !halveLargerChunk(plan.rowChunk, plan.colChunk, kTileM, kTileN))
       break;
   }
-  return plan;
+  ChunkPlan withAllOfY = plan;
+  withAllOfY.yBytes = size_t(roundUp(p.m, kTileN)) * plan.dimPadded * sizeof(T);
+  withAllOfY.allOfY = true;
+  return withAllOfY.total() <= kChunkBudget ? withAllOfY : plan;
 }
 
 template <typename T>
@@ -200,38 +195,30 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 
   const int64_t dp = plan.dimPadded;
   zeroOutputs(p, dx, dy, passSums);
-  const bool oneColumnChunk = p.m <= plan.colChunk;
+  plan.walk(p).forEach([&](const Chunk& c) {
+    if (c.copyX) convertRows<T>(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, dp);
+    T* yChunk = plan.allOfY ? yOp + c.c0 * dp : yOp;
+    if (c.copyY) convertRows<T>(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, dp);
 
-  for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
-    const int64_t rows = std::min(plan.rowChunk, p.n - r0);
-    const int64_t rowsPadded = roundUp(rows, kTileM);
-    convertRows<T>(x + r0 * p.dim, rows, p.dim, xOp, rowsPadded, dp);
-    for (int64_t c0 = 0; c0 < p.m; c0 += plan.colChunk) {
-      const int64_t cols = std::min(plan.colChunk, p.m - c0);
-      const int64_t colsPadded = roundUp(cols, kTileN);
-      if (!oneColumnChunk || r0 == 0)
-        convertRows<T>(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, dp);
+    const SigmoidEpilogue<T> sigmoid =
+        sigmoidEpilogue(p, g, c.colsPadded, c.rows, c.cols, c.r0, c.c0, warpSums);
+    const dim3 logitGrid(c.colsPadded / kTileN, c.rowsPadded / kTileM);
+    check(launchGemm<T, true, false>(logitGrid, xOp, dp, yChunk, dp, dp, sigmoid),
+          "logit tile launch");
+    addWarpSums(warpSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), passSums);
+    if (!withGrads) return;
 
-      const SigmoidEpilogue<T> sigmoid =
-          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, warpSums);
-      const dim3 logitGrid(colsPadded / kTileN, rowsPadded / kTileM);
-      check(launchGemm<T, true, false>(logitGrid, xOp, dp, yOp, dp, dp, sigmoid),
-            "logit tile launch");
-      addWarpSums(warpSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), passSums);
-      if (!withGrads) continue;
-
-      // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
-      AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
-      check(launchGemm<T, true, true>(dim3(dp / kTileN, rowsPadded / kTileM), g, colsPadded, yOp,
-                                      dp, colsPadded, dxOut),
-            "dX tile launch");
-      // dY[cols] += G^T X[rows]: A = G^T (column-major view of G), B = X operand
-      AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      check(launchGemm<T, false, true>(dim3(dp / kTileN, colsPadded / kTileM), g, colsPadded, xOp,
-                                       dp, rowsPadded, dyOut),
-            "dY tile launch");
-    }
-  }
+    // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
+    AccumulateEpilogue dxOut{dx + c.r0 * p.dim, p.dim, c.rows, p.dim};
+    check(launchGemm<T, true, true>(dim3(dp / kTileN, c.rowsPadded / kTileM), g, c.colsPadded,
+                                    yChunk, dp, c.colsPadded, dxOut),
+          "dX tile launch");
+    // dY[cols] += G^T X[rows]: A = G^T (column-major view of G), B = X operand
+    AccumulateEpilogue dyOut{dy + c.c0 * p.dim, p.dim, c.cols, p.dim};
+    check(launchGemm<T, false, true>(dim3(dp / kTileN, c.colsPadded / kTileM), g, c.colsPadded, xOp,
+                                     dp, c.rowsPadded, dyOut),
+          "dY tile launch");
+  });
   finishScalars(p, passSums, plan.total(), out);
 }
 
@@ -331,6 +318,7 @@ int64_t logitWarpSums(int64_t rowsPadded, int64_t colsPadded) {
 
 struct Plan {
   int64_t rowChunk, colChunk, dimK;
+  bool allOfY;      // ChunkWalk::allOfY: bytes[1] hold the copy of all of Y
   size_t bytes[4];  // x, y, g, warp sums
   // Each buffer starts 256-byte aligned in the workspace (tensor maps need 16).
   static size_t slot(size_t bytes) { return roundUp(bytes, 256); }
@@ -338,6 +326,9 @@ struct Plan {
     size_t t = kPassSumsBytes;
     for (size_t b : bytes) t += slot(b);
     return t;
+  }
+  ChunkWalk walk(const SiglipCudaProblem& p) const {
+    return {p.n, p.m, rowChunk, colChunk, hopper::kBlockM, kColumnAlign, allOfY};
   }
 };
 
@@ -355,8 +346,12 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
     plan.bytes[3] = logitWarpSums(plan.rowChunk, plan.colChunk) * 3 * sizeof(double);
     if (plan.total() <= kChunkBudget ||
         !halveLargerChunk(plan.rowChunk, plan.colChunk, hopper::kBlockM, kColumnAlign))
-      return plan;
+      break;
   }
+  Plan withAllOfY = plan;
+  withAllOfY.bytes[1] = size_t(roundUp(p.m, kColumnAlign)) * plan.dimK * sizeof(Bf16);
+  withAllOfY.allOfY = true;
+  return withAllOfY.total() <= kChunkBudget ? withAllOfY : plan;
 }
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
@@ -448,31 +443,26 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
   auto* passSums = reinterpret_cast<double*>(cursor);
 
   zeroOutputs(p, dx, dy, passSums);
-  const bool oneColumnChunk = p.m <= plan.colChunk;
-
-  for (int64_t r0 = 0; r0 < p.n; r0 += plan.rowChunk) {
-    const int64_t rows = std::min(plan.rowChunk, p.n - r0);
-    const int64_t rowsPadded = roundUp(rows, hopper::kBlockM);
-    convertRows(x + r0 * p.dim, rows, p.dim, xOp, rowsPadded, plan.dimK);
-    const CUtensorMap xMap = hopper::tileMap(xOp, plan.dimK, rowsPadded, hopper::kBlockM);
-    for (int64_t c0 = 0; c0 < p.m; c0 += plan.colChunk) {
-      const int64_t cols = std::min(plan.colChunk, p.m - c0);
-      const int64_t colsPadded = roundUp(cols, kColumnAlign);
-      if (!oneColumnChunk || r0 == 0)
-        convertRows(y + c0 * p.dim, cols, p.dim, yOp, colsPadded, plan.dimK);
-      const SigmoidEpilogue<Bf16> sigmoid =
-          sigmoidEpilogue(p, g, colsPadded, rows, cols, r0, c0, warpSums);
-      const int64_t sums = launchLogits(candidates, processors, xMap, yOp, plan.dimK, rowsPadded,
-                                        colsPadded, sigmoid);
-      addWarpSums(warpSums, sums, passSums);
-      if (!withGrads) continue;
-
-      const AccumulateEpilogue dxOut{dx + r0 * p.dim, p.dim, rows, p.dim};
-      const AccumulateEpilogue dyOut{dy + c0 * p.dim, p.dim, cols, p.dim};
-      launchGrads(candidates, processors, g, xOp, yOp, plan.dimK, p.dim, rowsPadded, colsPadded,
-                  dxOut, dyOut);
+  CUtensorMap xMap{};
+  plan.walk(p).forEach([&](const Chunk& c) {
+    if (c.copyX) {
+      convertRows(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, plan.dimK);
+      xMap = hopper::tileMap(xOp, plan.dimK, c.rowsPadded, hopper::kBlockM);
     }
-  }
+    Bf16* yChunk = plan.allOfY ? yOp + c.c0 * plan.dimK : yOp;
+    if (c.copyY) convertRows(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, plan.dimK);
+    const SigmoidEpilogue<Bf16> sigmoid =
+        sigmoidEpilogue(p, g, c.colsPadded, c.rows, c.cols, c.r0, c.c0, warpSums);
+    const int64_t sums = launchLogits(candidates, processors, xMap, yChunk, plan.dimK, c.rowsPadded,
+                                      c.colsPadded, sigmoid);
+    addWarpSums(warpSums, sums, passSums);
+    if (!withGrads) return;
+
+    const AccumulateEpilogue dxOut{dx + c.r0 * p.dim, p.dim, c.rows, p.dim};
+    const AccumulateEpilogue dyOut{dy + c.c0 * p.dim, p.dim, c.cols, p.dim};
+    launchGrads(candidates, processors, g, xOp, yChunk, plan.dimK, p.dim, c.rowsPadded,
+                c.colsPadded, dxOut, dyOut);
+  });
   finishScalars(p, passSums, plan.total(), out);
 }
 

@@ -1,11 +1,15 @@
 // The chunk bookkeeping of the CUDA pass, run on the CPU (no GPU needed): the
-// operand copy's reads (OperandRows: every element of the padded copy, from
-// 16-byte or single loads) and the slices that the warp sums are added in.
+// order of the chunks and their operand copies (ChunkWalk), the operand
+// copy's reads (OperandRows: every element of the padded copy, from 16-byte or
+// single loads) and the slices that the warp sums are added in.
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../cuda/chunk_walk.h"
 #include "../cuda/operand_rows.cuh"
 #include "../cuda/pass_sums.cuh"
 
@@ -18,6 +22,37 @@ int failed = 0;
 void expect(bool ok, const std::string& what) {
   std::printf("%s: %s\n", ok ? "ok" : "FAIL", what.c_str());
   failed += !ok;
+}
+
+// Every chunk once, rows outer; when a chunk's products run, X's copy holds
+// its rows and Y's copy (at c0 with allOfY, else at 0) its columns; the
+// copies of all of Y do not overlap; Y is copied `yCopies` times.
+void checkWalk(const ChunkWalk& walk, int64_t yCopies) {
+  std::vector<std::pair<int64_t, int64_t>> visited, chunks;
+  for (int64_t r0 = 0; r0 < walk.n; r0 += walk.rowChunk)
+    for (int64_t c0 = 0; c0 < walk.m; c0 += walk.colChunk) chunks.emplace_back(r0, c0);
+  int64_t xHolds = -1, copiesOfY = 0;
+  std::map<int64_t, int64_t> yHolds;  // place in Y's copy -> the c0 copied there
+  bool copiesHold = true, padded = true, inPlace = true;
+  walk.forEach([&](const Chunk& c) {
+    visited.emplace_back(c.r0, c.c0);
+    if (c.copyX) xHolds = c.r0;
+    const int64_t place = walk.allOfY ? c.c0 : 0;
+    if (c.copyY) yHolds[place] = c.c0, ++copiesOfY;
+    copiesHold = copiesHold && xHolds == c.r0 && yHolds.count(place) && yHolds[place] == c.c0;
+    padded = padded && c.rows == std::min(walk.rowChunk, walk.n - c.r0) &&
+             c.cols == std::min(walk.colChunk, walk.m - c.c0) &&
+             c.rowsPadded == roundUp(c.rows, walk.rowAlign) &&
+             c.colsPadded == roundUp(c.cols, walk.colAlign);
+    inPlace = inPlace && c.c0 + c.colsPadded <= roundUp(walk.m, walk.colAlign);
+  });
+  const std::string what = std::to_string(walk.n) + " x " + std::to_string(walk.m) +
+                           " in chunks of " + std::to_string(walk.rowChunk) + " x " +
+                           std::to_string(walk.colChunk) + (walk.allOfY ? ", all of Y" : "");
+  expect(visited == chunks, what + ": every chunk once, rows outer");
+  expect(copiesHold, what + ": the copies hold each chunk's rows and columns");
+  expect(padded && inPlace, what + ": padded to whole tiles, within Y's copy");
+  expect(copiesOfY == yCopies, what + ": Y copied " + std::to_string(copiesOfY) + " times");
 }
 
 // The padded copy of a rows x dim matrix read through OperandRows, starting
@@ -66,6 +101,14 @@ void checkSlices(int64_t count, int64_t slices) {
 }  // namespace
 
 int main() {
+  // The wgmma pass at N = 65536 (chunks of 8192 x 16384), with and without
+  // all of Y's copy; odd sizes; one chunk of columns.
+  checkWalk({65536, 65536, 8192, 16384, 128, 256, true}, 4);
+  checkWalk({65536, 65536, 8192, 16384, 128, 256, false}, 32);
+  checkWalk({1000, 3000, 256, 512, 128, 256, true}, 6);
+  checkWalk({1000, 3000, 256, 512, 128, 256, false}, 24);
+  checkWalk({300, 77, 128, 256, 128, 256, false}, 1);
+  checkWalk({5, 1000, 128, 128, 128, 128, false}, 8);
   checkCopy(5, 768, 128, 768, 0, true);    // rows padded
   checkCopy(130, 768, 256, 768, 0, true);  // a second tile of rows
   checkCopy(7, 768, 128, 768, 1, false);   // src not 16-byte aligned
