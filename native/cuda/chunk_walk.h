@@ -25,6 +25,7 @@ inline bool halveLargerChunk(int64_t& rowChunk, int64_t& colChunk, int64_t rowTi
 struct Chunk {
   int64_t r0, rows, rowsPadded;  // rows r0 ... r0 + rows - 1 of X, padded to whole tiles
   int64_t c0, cols, colsPadded;  // rows c0 ... c0 + cols - 1 of Y
+  int64_t yCopyRow;              // where Y's copy holds these columns: c0 with allOfY, else 0
   bool copyX, copyY;             // the operand copies to make before its products
 };
 
@@ -46,8 +47,8 @@ struct ChunkWalk {
       for (int64_t c0 = 0; c0 < m; c0 += colChunk) {
         const int64_t cols = std::min(colChunk, m - c0);
         const bool copyY = r0 == 0 || (!allOfY && m > colChunk);
-        visit(Chunk{r0, rows, roundUp(rows, rowAlign), c0, cols, roundUp(cols, colAlign), c0 == 0,
-                    copyY});
+        visit(Chunk{r0, rows, roundUp(rows, rowAlign), c0, cols, roundUp(cols, colAlign),
+                    allOfY ? c0 : 0, c0 == 0, copyY});
       }
     }
   }

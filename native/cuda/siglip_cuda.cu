@@ -197,7 +197,7 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
   zeroOutputs(p, dx, dy, passSums);
   plan.walk(p).forEach([&](const Chunk& c) {
     if (c.copyX) convertRows<T>(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, dp);
-    T* yChunk = plan.allOfY ? yOp + c.c0 * dp : yOp;
+    T* yChunk = yOp + c.yCopyRow * dp;
     if (c.copyY) convertRows<T>(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, dp);
 
     const SigmoidEpilogue<T> sigmoid =
@@ -449,7 +449,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
       convertRows(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, plan.dimK);
       xMap = hopper::tileMap(xOp, plan.dimK, c.rowsPadded, hopper::kBlockM);
     }
-    Bf16* yChunk = plan.allOfY ? yOp + c.c0 * plan.dimK : yOp;
+    Bf16* yChunk = yOp + c.yCopyRow * plan.dimK;
     if (c.copyY) convertRows(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, plan.dimK);
     const SigmoidEpilogue<Bf16> sigmoid =
         sigmoidEpilogue(p, g, c.colsPadded, c.rows, c.cols, c.r0, c.c0, warpSums);

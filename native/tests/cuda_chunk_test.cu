@@ -4,7 +4,6 @@
 // single loads) and the slices that the warp sums are added in.
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,34 +23,42 @@ void expect(bool ok, const std::string& what) {
   failed += !ok;
 }
 
-// Every chunk once, rows outer; when a chunk's products run, X's copy holds
-// its rows and Y's copy (at c0 with allOfY, else at 0) its columns; the
-// copies of all of Y do not overlap; Y is copied `yCopies` times.
+// Every chunk once, rows outer, padded to whole tiles; when a chunk's
+// products run, X's copy holds its rows and Y's copy, from row yCopyRow, its
+// columns (no later copy has overwritten them); Y is copied `yCopies` times.
 void checkWalk(const ChunkWalk& walk, int64_t yCopies) {
   std::vector<std::pair<int64_t, int64_t>> visited, chunks;
   for (int64_t r0 = 0; r0 < walk.n; r0 += walk.rowChunk)
     for (int64_t c0 = 0; c0 < walk.m; c0 += walk.colChunk) chunks.emplace_back(r0, c0);
+  // Which row of Y each row of Y's copy holds (-1: none yet), and X's copy's first row.
+  std::vector<int64_t> yCopy(roundUp(walk.m, walk.colAlign), -1);
   int64_t xHolds = -1, copiesOfY = 0;
-  std::map<int64_t, int64_t> yHolds;  // place in Y's copy -> the c0 copied there
-  bool copiesHold = true, padded = true, inPlace = true;
+  bool copiesHold = true, padded = true;
   walk.forEach([&](const Chunk& c) {
     visited.emplace_back(c.r0, c.c0);
-    if (c.copyX) xHolds = c.r0;
-    const int64_t place = walk.allOfY ? c.c0 : 0;
-    if (c.copyY) yHolds[place] = c.c0, ++copiesOfY;
-    copiesHold = copiesHold && xHolds == c.r0 && yHolds.count(place) && yHolds[place] == c.c0;
     padded = padded && c.rows == std::min(walk.rowChunk, walk.n - c.r0) &&
              c.cols == std::min(walk.colChunk, walk.m - c.c0) &&
              c.rowsPadded == roundUp(c.rows, walk.rowAlign) &&
              c.colsPadded == roundUp(c.cols, walk.colAlign);
-    inPlace = inPlace && c.c0 + c.colsPadded <= roundUp(walk.m, walk.colAlign);
+    const int64_t end = c.yCopyRow + c.colsPadded;
+    if (c.yCopyRow < 0 || end > static_cast<int64_t>(yCopy.size())) {
+      copiesHold = false;
+      return;
+    }
+    if (c.copyX) xHolds = c.r0;
+    if (c.copyY) {
+      for (int64_t i = 0; i < c.colsPadded; ++i) yCopy[c.yCopyRow + i] = c.c0 + i;
+      ++copiesOfY;
+    }
+    copiesHold = copiesHold && xHolds == c.r0;
+    for (int64_t i = 0; i < c.colsPadded; ++i) copiesHold &= yCopy[c.yCopyRow + i] == c.c0 + i;
   });
   const std::string what = std::to_string(walk.n) + " x " + std::to_string(walk.m) +
                            " in chunks of " + std::to_string(walk.rowChunk) + " x " +
                            std::to_string(walk.colChunk) + (walk.allOfY ? ", all of Y" : "");
   expect(visited == chunks, what + ": every chunk once, rows outer");
+  expect(padded, what + ": padded to whole tiles");
   expect(copiesHold, what + ": the copies hold each chunk's rows and columns");
-  expect(padded && inPlace, what + ": padded to whole tiles, within Y's copy");
   expect(copiesOfY == yCopies, what + ": Y copied " + std::to_string(copiesOfY) + " times");
 }
 
