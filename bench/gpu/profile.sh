@@ -16,8 +16,9 @@ mkdir -p "$OUT_DIR"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=/tmp/siglip-gpu-build
 source "$ROOT/bench/gpu/build.sh"
+kernels=${PROFILE_KERNELS:-}  # also names the output files, beside the variant
 for variant in ${PROFILE_VARIANTS:-default}; do
-  name=${variant//[^A-Za-z0-9]/_}
+  name=${variant//[^A-Za-z0-9]/_}${kernels:+-${kernels//[^A-Za-z0-9]/_}}
   echo "== profile $variant (at ${SECONDS} s)"
   (
     [[ $variant == default ]] || { IFS=, && export $variant; }
