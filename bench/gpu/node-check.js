@@ -36,6 +36,19 @@ async function main() {
   }
   const auto = siglipLossAndGrads(x, y, dim, Math.log(10), -10, { device: 'auto' });
   console.log(`node auto: loss ${auto.loss.toFixed(6)}`);
+
+  // The whole call from host memory at N = 65536, copies to and from the GPU included (check.py
+  // times the pass on device memory); the second of two calls.
+  const big = 65536;
+  const bigX = new Float32Array(big * dim).map(() => (Math.random() - 0.5) * 0.07);
+  const bigY = new Float32Array(big * dim).map(() => (Math.random() - 0.5) * 0.07);
+  let bigMs = 0;
+  for (let call = 0; call < 2; call++) {
+    const t0 = process.hrtime.bigint();
+    siglipLossAndGrads(bigX, bigY, dim, Math.log(10), -10, { device: 'cuda', precision: 'bf16' });
+    bigMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  console.log(`node bf16 N = ${big}: ${bigMs.toFixed(1)} ms with host copies`);
 }
 
 main().catch((error) => {
