@@ -1,7 +1,8 @@
 // The operand copies of a chunk: fp32 rows of X or Y rounded to the GEMMs'
-// operand type, zero-padded to whole tiles. Every chunk of columns is copied
-// again for every chunk of rows, so at N = 1,048,576 the pass reads ~400 GB
-// of Y here: the copy should run at memory speed.
+// operand type, zero-padded to whole tiles. Where all of Y's copy does not fit
+// (chunk_walk.h), each chunk of columns is copied again for every chunk of
+// rows: at N = 1,048,576 the pass reads ~400 GB of Y here, so the copy should
+// run at memory speed.
 #pragma once
 
 #include <cuda_runtime.h>
