@@ -42,8 +42,8 @@ __device__ inline void store(const T (&out)[kWidth], T* dst) {
 
 // A warp's sums (loss, sum of g, sum of g * dot), reduced in double in a fixed
 // order (the result does not depend on timing) and written by lane 0 to
-// blockSums[slot]: every warp has its own slot.
-__device__ inline void writeWarpSums(double loss, double grad, double gradDot, double* blockSums,
+// warpSums[slot]: every warp has its own slot.
+__device__ inline void writeWarpSums(double loss, double grad, double gradDot, double* warpSums,
                                      int64_t slot) {
   double v[3] = {loss, grad, gradDot};
 #pragma unroll
@@ -51,12 +51,12 @@ __device__ inline void writeWarpSums(double loss, double grad, double gradDot, d
     for (int offset = 16; offset > 0; offset /= 2)
       v[q] += __shfl_down_sync(0xffffffffu, v[q], offset);
   if (threadIdx.x % 32 == 0)
-    for (int q = 0; q < 3; ++q) blockSums[slot * 3 + q] = v[q];
+    for (int q = 0; q < 3; ++q) warpSums[slot * 3 + q] = v[q];
 }
 
 // Loss, sum of g and sum of g * dot: per thread in float over its outputs of
 // one tile (at most 128 values), then in double across the warp, the tile and
-// the pass (addBlockSums).
+// the pass (addSliceSums, pass_sums.cuh).
 struct Sums {
   float loss, grad, gradDot;
 };
@@ -71,7 +71,7 @@ struct SigmoidEpilogue {
   int64_t m;                 // columns of the whole problem
   PositivePairs positives;
   float scale, bias, gradScale;
-  double* blockSums;  // [warps of the launch][3]
+  double* warpSums;  // [warps of the launch][3]
 
   // Row's positive relative to `col`: q if it is output col + q.
   __device__ int64_t positiveFrom(int64_t row, int64_t col) const {
@@ -146,7 +146,7 @@ struct SigmoidEpilogue {
   }
 
   __device__ void finish(const Sums& s, int64_t slot) const {
-    writeWarpSums(s.loss, s.grad, s.gradDot, blockSums, slot);
+    writeWarpSums(s.loss, s.grad, s.gradDot, warpSums, slot);
   }
 };
 
@@ -196,7 +196,7 @@ struct LeanSigmoidEpilogue {
   }
 
   __device__ void finish(const TermSums& s, int64_t slot) const {
-    writeWarpSums(kLn2 * s.positivePart + s.log1pExps, s.grad, s.gradDot, chunk.blockSums, slot);
+    writeWarpSums(kLn2 * s.positivePart + s.log1pExps, s.grad, s.gradDot, chunk.warpSums, slot);
   }
 };
 

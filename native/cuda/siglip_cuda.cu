@@ -6,7 +6,7 @@
 // (hopper_gemm.cuh; bf16 on compute capability 9 with sm_90a code), and WMMA
 // (tile_gemm.cuh; tf32, and bf16 elsewhere or with SIGLIP_CUDA_GEMM=wmma).
 // All launches go to the legacy default stream, in a fixed order, and the
-// block sums are reduced in a fixed order: results are bit-identical run to
+// warp sums are reduced in a fixed order: results are bit-identical run to
 // run.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
