@@ -1,9 +1,10 @@
-// The order of the CUDA pass's chunks and the operand copies each one needs,
-// shared by its two implementations (WMMA and wgmma). Plain C++: the tests
-// walk it on the host.
+// The CUDA pass's chunks: their sides, fitted to the workspace budget, their
+// order and the operand copies each one needs, shared by the pass's two
+// implementations (WMMA and wgmma). Plain C++: the tests walk it on the host.
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 namespace siglip::cuda {
@@ -40,6 +41,9 @@ struct ChunkWalk {
   int64_t rowAlign, colAlign;  // the padding of a chunk's copies
   bool allOfY;
 
+  // The rows of Y's copy: all of Y's, padded, or one chunk's.
+  int64_t yCopyRows() const { return allOfY ? roundUp(m, colAlign) : colChunk; }
+
   template <typename Visit>
   void forEach(Visit&& visit) const {
     for (int64_t r0 = 0; r0 < n; r0 += rowChunk) {
@@ -53,5 +57,27 @@ struct ChunkWalk {
     }
   }
 };
+
+// The walk of an n x m pass whose workspace takes bytesFor(walk) bytes: chunks
+// of at most maxRows x maxCols (multiples of the aligns), the larger side
+// halved until the workspace fits `budget` or both sides are one tile; then
+// with all of Y's copy where that fits as well.
+template <typename Bytes>
+ChunkWalk fitWalk(int64_t n, int64_t m, int64_t maxRows, int64_t maxCols, int64_t rowAlign,
+                  int64_t colAlign, size_t budget, const Bytes& bytesFor) {
+  ChunkWalk walk{n,
+                 m,
+                 std::min(roundUp(n, rowAlign), maxRows),
+                 std::min(roundUp(m, colAlign), maxCols),
+                 rowAlign,
+                 colAlign,
+                 false};
+  while (bytesFor(walk) > budget &&
+         halveLargerChunk(walk.rowChunk, walk.colChunk, rowAlign, colAlign)) {
+  }
+  ChunkWalk withAllOfY = walk;
+  withAllOfY.allOfY = true;
+  return bytesFor(withAllOfY) <= budget ? withAllOfY : walk;
+}
 
 }  // namespace siglip::cuda

@@ -86,36 +86,34 @@ struct DeviceArray {
 };
 using DeviceBuffer = DeviceArray<float>;
 
+// The WMMA pass's chunks and its workspace: the operand copies, G and the
+// warp sums, laid out in that order.
 struct ChunkPlan {
-  int64_t rowChunk, colChunk, dimPadded;
-  bool allOfY;  // ChunkWalk::allOfY: yBytes hold the copy of all of Y
+  ChunkWalk walk;
+  int64_t dimPadded;
   size_t xBytes, yBytes, gBytes, sumsBytes;
   size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + kPassSumsBytes; }
-  ChunkWalk walk(const SiglipCudaProblem& p) const {
-    return {p.n, p.m, rowChunk, colChunk, kTileM, kTileN, allOfY};
-  }
 };
+
+// A walk's workspace.
+template <typename T>
+ChunkPlan layoutChunks(const ChunkWalk& walk, int64_t dimPadded, bool withGrads) {
+  ChunkPlan plan{walk, dimPadded};
+  plan.xBytes = size_t(walk.rowChunk) * dimPadded * sizeof(T);
+  plan.yBytes = size_t(walk.yCopyRows()) * dimPadded * sizeof(T);
+  plan.gBytes = withGrads ? size_t(walk.rowChunk) * walk.colChunk * sizeof(T) : 0;
+  plan.sumsBytes = size_t(walk.rowChunk / kTileM) * (walk.colChunk / kTileN) * (kThreads / 32) * 3 *
+                   sizeof(double);
+  return plan;
+}
 
 template <typename T>
 ChunkPlan planChunks(const SiglipCudaProblem& p, bool withGrads) {
-  ChunkPlan plan{};
-  plan.dimPadded = roundUp(p.dim, kTileN);
-  plan.rowChunk = std::min(roundUp(p.n, kTileM), kMaxRowChunk);
-  plan.colChunk = std::min(roundUp(p.m, kTileN), kMaxColChunk);
-  for (;;) {
-    plan.xBytes = size_t(plan.rowChunk) * plan.dimPadded * sizeof(T);
-    plan.yBytes = size_t(plan.colChunk) * plan.dimPadded * sizeof(T);
-    plan.gBytes = withGrads ? size_t(plan.rowChunk) * plan.colChunk * sizeof(T) : 0;
-    plan.sumsBytes = size_t(plan.rowChunk / kTileM) * (plan.colChunk / kTileN) * (kThreads / 32) *
-                     3 * sizeof(double);
-    if (plan.total() <= kChunkBudget ||
-        !halveLargerChunk(plan.rowChunk, plan.colChunk, kTileM, kTileN))
-      break;
-  }
-  ChunkPlan withAllOfY = plan;
-  withAllOfY.yBytes = size_t(roundUp(p.m, kTileN)) * plan.dimPadded * sizeof(T);
-  withAllOfY.allOfY = true;
-  return withAllOfY.total() <= kChunkBudget ? withAllOfY : plan;
+  const int64_t dimPadded = roundUp(p.dim, kTileN);
+  const ChunkWalk walk =
+      fitWalk(p.n, p.m, kMaxRowChunk, kMaxColChunk, kTileM, kTileN, kChunkBudget,
+              [&](const ChunkWalk& w) { return layoutChunks<T>(w, dimPadded, withGrads).total(); });
+  return layoutChunks<T>(walk, dimPadded, withGrads);
 }
 
 template <typename T>
@@ -195,7 +193,7 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 
   const int64_t dp = plan.dimPadded;
   zeroOutputs(p, dx, dy, passSums);
-  plan.walk(p).forEach([&](const Chunk& c) {
+  plan.walk.forEach([&](const Chunk& c) {
     if (c.copyX) convertRows<T>(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, dp);
     T* yChunk = yOp + c.yCopyRow * dp;
     if (c.copyY) convertRows<T>(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, dp);
@@ -316,9 +314,10 @@ int64_t logitWarpSums(int64_t rowsPadded, int64_t colsPadded) {
          (Logits::kMathThreads / 32);
 }
 
+// The wgmma pass's chunks and its workspace: x, y, g and warp sums.
 struct Plan {
-  int64_t rowChunk, colChunk, dimK;
-  bool allOfY;      // ChunkWalk::allOfY: bytes[1] hold the copy of all of Y
+  ChunkWalk walk;
+  int64_t dimK;
   size_t bytes[4];  // x, y, g, warp sums
   // Each buffer starts 256-byte aligned in the workspace (tensor maps need 16).
   static size_t slot(size_t bytes) { return roundUp(bytes, 256); }
@@ -327,31 +326,23 @@ struct Plan {
     for (size_t b : bytes) t += slot(b);
     return t;
   }
-  ChunkWalk walk(const SiglipCudaProblem& p) const {
-    return {p.n, p.m, rowChunk, colChunk, hopper::kBlockM, kColumnAlign, allOfY};
-  }
 };
 
+// A walk's workspace.
+Plan layout(const ChunkWalk& walk, int64_t dimK, bool withGrads) {
+  const size_t r = walk.rowChunk, c = walk.colChunk, e = sizeof(Bf16);
+  return {walk,
+          dimK,
+          {r * dimK * e, size_t(walk.yCopyRows()) * dimK * e, withGrads ? r * c * e : 0,
+           logitWarpSums(walk.rowChunk, walk.colChunk) * 3 * sizeof(double)}};
+}
+
 Plan plan(const SiglipCudaProblem& p, bool withGrads) {
-  Plan plan{};
-  plan.dimK = roundUp(p.dim, hopper::kBlockK);
-  plan.rowChunk = std::min(roundUp(p.n, hopper::kBlockM), maxChunk());
-  plan.colChunk = std::min(roundUp(p.m, kColumnAlign), maxChunk());
-  for (;;) {
-    const size_t r = plan.rowChunk, c = plan.colChunk;
-    const size_t e = sizeof(Bf16);
-    plan.bytes[0] = r * plan.dimK * e;
-    plan.bytes[1] = c * plan.dimK * e;
-    plan.bytes[2] = withGrads ? r * c * e : 0;
-    plan.bytes[3] = logitWarpSums(plan.rowChunk, plan.colChunk) * 3 * sizeof(double);
-    if (plan.total() <= kChunkBudget ||
-        !halveLargerChunk(plan.rowChunk, plan.colChunk, hopper::kBlockM, kColumnAlign))
-      break;
-  }
-  Plan withAllOfY = plan;
-  withAllOfY.bytes[1] = size_t(roundUp(p.m, kColumnAlign)) * plan.dimK * sizeof(Bf16);
-  withAllOfY.allOfY = true;
-  return withAllOfY.total() <= kChunkBudget ? withAllOfY : plan;
+  const int64_t dimK = roundUp(p.dim, hopper::kBlockK);
+  const ChunkWalk walk =
+      fitWalk(p.n, p.m, maxChunk(), maxChunk(), hopper::kBlockM, kColumnAlign, kChunkBudget,
+              [&](const ChunkWalk& w) { return layout(w, dimK, withGrads).total(); });
+  return layout(walk, dimK, withGrads);
 }
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
@@ -444,7 +435,7 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
 
   zeroOutputs(p, dx, dy, passSums);
   CUtensorMap xMap{};
-  plan.walk(p).forEach([&](const Chunk& c) {
+  plan.walk.forEach([&](const Chunk& c) {
     if (c.copyX) {
       convertRows(x + c.r0 * p.dim, c.rows, p.dim, xOp, c.rowsPadded, plan.dimK);
       xMap = hopper::tileMap(xOp, plan.dimK, c.rowsPadded, hopper::kBlockM);

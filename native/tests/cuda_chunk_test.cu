@@ -1,5 +1,6 @@
 // The chunk bookkeeping of the CUDA pass, run on the CPU (no GPU needed): the
-// order of the chunks and their operand copies (ChunkWalk), the operand
+// chunk sides fitted to a budget (fitWalk), the order of the chunks and their
+// operand copies (ChunkWalk), the operand
 // copy's reads (OperandRows: every element of the padded copy, from 16-byte or
 // single loads) and the slices that the warp sums are added in.
 #include <cstdint>
@@ -62,6 +63,23 @@ void checkWalk(const ChunkWalk& walk, int64_t yCopies) {
   expect(copiesOfY == yCopies, what + ": Y copied " + std::to_string(copiesOfY) + " times");
 }
 
+// fitWalk on an n x m pass (chunks of at most 512 x 512, 128-row tiles)
+// whose workspace takes rowChunk colChunk + 100 yCopyRows bytes, against the
+// sides and the choice of all of Y worked out by hand.
+void checkFit(int64_t n, int64_t m, size_t budget, int64_t rowChunk, int64_t colChunk,
+              bool allOfY) {
+  const ChunkWalk walk = fitWalk(n, m, 512, 512, 128, 128, budget, [](const ChunkWalk& w) {
+    return size_t(w.rowChunk * w.colChunk + 100 * w.yCopyRows());
+  });
+  const std::string what = std::to_string(n) + " x " + std::to_string(m) + " in " +
+                           std::to_string(budget) + " bytes: chunks of " +
+                           std::to_string(walk.rowChunk) + " x " + std::to_string(walk.colChunk) +
+                           (walk.allOfY ? ", all of Y" : "");
+  expect(walk.n == n && walk.m == m && walk.rowAlign == 128 && walk.colAlign == 128 &&
+             walk.rowChunk == rowChunk && walk.colChunk == colChunk && walk.allOfY == allOfY,
+         what);
+}
+
 // The padded copy of a rows x dim matrix read through OperandRows, starting
 // `offset` floats into an aligned buffer, against the element-wise definition.
 void checkCopy(int64_t rows, int64_t dim, int64_t rowsPadded, int64_t dimPadded, int offset,
@@ -108,6 +126,15 @@ void checkSlices(int64_t count, int64_t slices) {
 }  // namespace
 
 int main() {
+  // 512 x 512 takes 313,344 bytes, 256 x 512 182,272; with all of Y's 1024
+  // rows (1000 padded) they take 364,544 and 233,472. A budget is a bound
+  // that may be met exactly.
+  checkFit(1000, 1000, 313344, 512, 512, false);
+  checkFit(1000, 1000, 200000, 256, 512, false);  // the rows halved first
+  checkFit(1000, 1000, 233472, 256, 512, true);
+  checkFit(1000, 1000, 233471, 256, 512, false);
+  checkFit(1000, 1000, 1, 128, 128, false);     // one tile each: the smallest there is
+  checkFit(100, 300, 1 << 20, 128, 384, true);  // sides from the sizes, under the largest
   // The wgmma pass at N = 65536 (chunks of 8192 x 16384), with and without
   // all of Y's copy; odd sizes; one chunk of columns.
   checkWalk({65536, 65536, 8192, 16384, 128, 256, true}, 4);
