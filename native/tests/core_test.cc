@@ -81,10 +81,10 @@ double relError(double got, double want) {
   return want == 0 ? std::fabs(got) : std::fabs(got - want) / std::fabs(want);
 }
 
-// The same for single terms that reach below float's range (a sigmoid of
-// -100 is 4e-44): relative to at least 1e-30, and 0 where got == want (equal
-// infinities included).
-double relativeError(double got, double want) {
+// relError for single terms that reach below float's range (a sigmoid of
+// -100 is 4e-44): relative to at least 1e-30 (not absolute where want == 0),
+// and 0 where got == want (equal infinities included).
+double termRelError(double got, double want) {
   return want == got ? 0 : std::fabs(got - want) / std::max(std::fabs(want), 1e-30);
 }
 
@@ -406,12 +406,11 @@ void testGpuSigmoidTerms() {
     const double l = double(l2) / kLog2E;
     const auto t = siglip::cuda::logitTerms(l2);
     const double e = std::exp(-std::fabs(l));
-    sigmoidErr = std::max(sigmoidErr, relativeError(t.sigmoid, 1 / (1 + std::exp(-l))));
-    complementErr = std::max(complementErr, relativeError(t.complement, 1 / (1 + std::exp(l))));
+    sigmoidErr = std::max(sigmoidErr, termRelError(t.sigmoid, 1 / (1 + std::exp(-l))));
+    complementErr = std::max(complementErr, termRelError(t.complement, 1 / (1 + std::exp(l))));
     for (double z : {l, -l}) {
       const double softplus = std::max(z, 0.0) + t.log1pExp;
-      softplusErr =
-          std::max(softplusErr, relativeError(softplus, std::max(z, 0.0) + std::log1p(e)));
+      softplusErr = std::max(softplusErr, termRelError(softplus, std::max(z, 0.0) + std::log1p(e)));
     }
   }
   expect(sigmoidErr < 1e-6, "GPU sigmoid: relative error " + std::to_string(sigmoidErr));
@@ -451,7 +450,7 @@ void testGpuSigmoidTerms() {
           const double wantG = q < valid ? 1 / (1 + std::exp(-l)) - isPositive : 0;
           // sigmoid - 1 cancels in float64 too: compare a positive's g to -sigmoid(-l).
           const double wantGExact = isPositive && q < valid ? -1 / (1 + std::exp(l)) : wantG;
-          wrong += relativeError(g[q], wantGExact) > 1e-5;
+          wrong += termRelError(g[q], wantGExact) > 1e-5;
           if (q >= valid) continue;
           const double z = isPositive ? -l : l;
           const double term = std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z)));
