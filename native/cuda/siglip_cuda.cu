@@ -95,6 +95,12 @@ struct ChunkPlan {
   size_t total() const { return xBytes + yBytes + gBytes + sumsBytes + kPassSumsBytes; }
 };
 
+// The warp sums the WMMA logit kernel writes for a rowsPadded x colsPadded
+// chunk: one slot per warp of each tile. The plan sizes their buffer by it.
+int64_t wmmaLogitWarpSums(int64_t rowsPadded, int64_t colsPadded) {
+  return (rowsPadded / kTileM) * (colsPadded / kTileN) * (kThreads / 32);
+}
+
 // A walk's workspace.
 template <typename T>
 ChunkPlan layoutChunks(const ChunkWalk& walk, int64_t dimPadded, bool withGrads) {
@@ -102,8 +108,7 @@ ChunkPlan layoutChunks(const ChunkWalk& walk, int64_t dimPadded, bool withGrads)
   plan.xBytes = size_t(walk.rowChunk) * dimPadded * sizeof(T);
   plan.yBytes = size_t(walk.yCopyRows()) * dimPadded * sizeof(T);
   plan.gBytes = withGrads ? size_t(walk.rowChunk) * walk.colChunk * sizeof(T) : 0;
-  plan.sumsBytes = size_t(walk.rowChunk / kTileM) * (walk.colChunk / kTileN) * (kThreads / 32) * 3 *
-                   sizeof(double);
+  plan.sumsBytes = size_t(wmmaLogitWarpSums(walk.rowChunk, walk.colChunk)) * 3 * sizeof(double);
   return plan;
 }
 
@@ -203,7 +208,7 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
     const dim3 logitGrid(c.colsPadded / kTileN, c.rowsPadded / kTileM);
     check(launchGemm<T, true, false>(logitGrid, xOp, dp, yChunk, dp, dp, sigmoid),
           "logit tile launch");
-    addWarpSums(warpSums, int64_t(logitGrid.x) * logitGrid.y * (kThreads / 32), passSums);
+    addWarpSums(warpSums, wmmaLogitWarpSums(c.rowsPadded, c.colsPadded), passSums);
     if (!withGrads) return;
 
     // dX[rows] += G Y[cols]: A = G (row-major), B = Y operand (K x D, row-major)
