@@ -1,8 +1,8 @@
 // The chunk bookkeeping of the CUDA pass, run on the CPU (no GPU needed): the
 // chunk sides fitted to a budget (fitWalk), the order of the chunks and their
-// operand copies (ChunkWalk), the operand
-// copy's reads (OperandRows: every element of the padded copy, from 16-byte or
-// single loads) and the slices that the warp sums are added in.
+// operand copies (ChunkWalk), the operand copy's reads (OperandRows: every
+// element of the padded copy, from 16-byte or single loads) and the slices
+// that the warp sums are added in.
 #include <cstdint>
 #include <cstdio>
 #include <string>
