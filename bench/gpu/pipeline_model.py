@@ -202,16 +202,15 @@ def g_through_copy_engine(me, warp, group, peers, tile, pending):
     yield ("do", write)
 
 
-def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_flight, g_store,
+def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_flight,
                    broken=None):
     """A step's stage is released once in_flight later steps' products are
-    issued (TileWork::multiplyInFlight), the last ones after the mainloop
-    (finishInFlight). A tile in
-    `negatives` goes to the epilogue from registers, with no staging (the
-    candidate SIGLIP_CUDA_NEGATIVE_TILES; all warps of a warpgroup agree), its G
-    stored from registers or, g_store == "tma", through the G tile and the copy
-    engine: then each tile's epilogue, and the kernel's end, first wait until
-    the engine has read the warp's rows (waitTileRead)."""
+    issued (TileWork::multiplyInFlight; the kernel keeps 1), the last ones after
+    the mainloop (finishInFlight). A tile in `negatives` goes to the epilogue
+    from registers, with no staging (all warps of a warpgroup agree), its G
+    through the G tile and the copy engine: so each tile's epilogue, and the
+    kernel's end, first wait until the engine has read the warp's rows
+    (waitTileRead)."""
     pending = {warp: 0}
 
     def wait_reads():
@@ -236,19 +235,16 @@ def ping_pong_warp(me, warp, tile_list, k_steps, stages, parts, negatives, in_fl
         direct = tile_list[i] in negatives
         if broken == "warps-disagree":
             direct = direct and warp % 4 == 0  # one warp takes a path the others do not
-        if g_store == "tma":
-            yield from wait_reads()
-            if direct:
-                yield from g_through_copy_engine(me, warp, group, peers, tile_list[i], pending)
+        yield from wait_reads()
+        if direct:
+            yield from g_through_copy_engine(me, warp, group, peers, tile_list[i], pending)
         for part in range(0 if direct else parts):
             yield from staged_part(me, warp, group, peers, (tile_list[i], part), 1 + group, 4,
                                    sync_first=broken != "no-staging-barrier")
-    if g_store == "tma":
-        yield from wait_reads()
+    yield from wait_reads()
 
 
-def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_flight=1,
-             g_store="registers"):
+def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_flight=1):
     """Runs one block's schedule to the end; raises ModelError on a violation."""
     parts = 2
     tile_list = [0] if kernel == "tiles" else list(range(tiles))
@@ -264,7 +260,7 @@ def simulate(kernel, k_steps, stages, tiles, rng, broken=None, b_boxes=3, in_fli
             programs[w] = tile_kernel_warp(block, w, k_steps, stages)
         else:
             programs[w] = ping_pong_warp(block, w, tile_list, k_steps, stages, parts, negatives,
-                                         in_flight, g_store, broken)
+                                         in_flight, broken)
     actors = dict(programs)
     current = {}
     for name, gen in actors.items():
@@ -314,15 +310,11 @@ def main():
         for k_steps, stages, tiles in shapes:
             if kernel == "tiles" and tiles > 1:
                 continue  # one tile per block
-            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes); ping-pong's
-            # products in flight: 1 step, or 2 (DeepLogits)
-            # and G of the negative tiles from registers or through the copy engine
-            variants = ([(3, 1, "registers"), (4, 1, "registers")] if kernel == "tiles" else
-                        [(3, f, g) for f in (1, 2) for g in ("registers", "tma")])
-            for b_boxes, in_flight, g_store in variants:
-                for _ in range(10):
-                    simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes,
-                             in_flight=in_flight, g_store=g_store)
+            # gemmKernel's B tile: 192 or 256 columns (3 or 4 boxes), 10 schedules
+            # each; ping-pong's 128 columns, 30 schedules
+            for b_boxes in ((3, 4) if kernel == "tiles" else (3,)):
+                for _ in range(10 if kernel == "tiles" else 30):
+                    simulate(kernel, k_steps, stages, tiles, rng, b_boxes=b_boxes)
                     runs += 1
     print(f"pipeline model: {runs} random schedules of gemmKernel and ping-pong: no violation")
 
@@ -339,8 +331,6 @@ def main():
             try:
                 if broken == "too-deep":  # products of as many steps in flight as stages
                     simulate(kernel, *shape, rng, in_flight=shape[1])
-                elif broken == "no-store-wait":
-                    simulate(kernel, *shape, rng, broken, g_store="tma")
                 else:
                     simulate(kernel, *shape, rng, broken)
             except ModelError as e:

@@ -33,14 +33,6 @@ gzip -f "$OUT_DIR/sass.txt"
 # variants.log has the summary and the seconds each step started at.
 : > "$OUT_DIR/variants.log"
 mkdir -p "$OUT_DIR/variants"
-# VARIANTS=candidates: the untimed candidates of bench/gpu/NOTES.md, after the
-# shipped kernels (the default chunk setting as a no-op variant).
-if [[ "${VARIANTS:-}" == candidates ]]; then
-  N=SIGLIP_CUDA_NEGATIVE_TILES U=SIGLIP_CUDA_UNIFORM=1 D=SIGLIP_CUDA_DEEP_RING=1
-  P=SIGLIP_CUDA_PREFETCH=1 B=SIGLIP_CUDA_BATCHED_UPDATES=1
-  VARIANTS="SIGLIP_CUDA_MAX_CHUNK=16384 $U $P $B $P,$B $N=1 $N=tma $U,$N=1 $U,$N=tma $U,$N=tma,$D
-    $N=tma,$D $U,$N=tma,$P,$B $U,$N=tma,$D,$P,$B"
-fi
 for variant in ${VARIANTS:-}; do
   if ((SECONDS + 60 > ${VARIANTS_UNTIL_S:-400})); then
     echo "== variant $variant SKIPPED: the run is at ${SECONDS} s" | tee -a "$OUT_DIR/variants.log"

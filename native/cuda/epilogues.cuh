@@ -178,14 +178,12 @@ struct LeanSigmoidEpilogue {
   }
   __device__ bool writesGrads() const { return chunk.g != nullptr; }
 
-  // kWidth outputs inside a block that onlyNegativesIn: no labels, no masks;
-  // kWithGrads: whether G is written (writesGrads).
-  template <bool kWithGrads, int kWidth>
-  __device__ void applyNegatives(int64_t row, int64_t col, const float (&dot)[kWidth],
-                                 TermSums& s) const {
-    float grads[kWidth];
+  // kWidth outputs inside a block that onlyNegativesIn, in the loss-only pass
+  // (G not written): no labels, no masks.
+  template <int kWidth>
+  __device__ void applyNegatives(int64_t, int64_t, const float (&dot)[kWidth], TermSums& s) const {
+    float grads[kWidth];  // not stored in this pass
     negativeTerms(dot, scale2, bias2, s, grads);
-    if constexpr (kWithGrads) chunk.writeGrads(row, col, grads);
   }
 
   // Two adjacent outputs of such a block: their G as gradBits.

@@ -247,11 +247,11 @@ struct TileWork {
   }
 
   // The warp's outputs straight from its accumulators to the epilogue, two
-  // per call, for a tile of negative pairs only (Epilogue::applyNegatives): no
-  // staging, no barriers, every output's work independent of the others'.
-  // (row0, col0): the tile's origin in the output.
+  // per call, for a tile of negative pairs only in the loss-only pass
+  // (Epilogue::applyNegatives): no staging, no barriers, every output's work
+  // independent of the others'. (row0, col0): the tile's origin in the output.
 #pragma nv_exec_check_disable  // the host test's epilogue is host code
-  template <bool kWithGrads, typename Epilogue>
+  template <typename Epilogue>
   __host__ __device__ __forceinline__ static void applyNegatives(const Accumulators& acc,
                                                                  int64_t row0, int64_t col0,
                                                                  const Epilogue& epilogue,
@@ -259,7 +259,7 @@ struct TileWork {
                                                                  int group, int warp, int lane) {
     forEachPair<0, kBlockN>(acc, group, warp, lane, [&](int row, int col, float v0, float v1) {
       const float values[2] = {v0, v1};
-      epilogue.template applyNegatives<kWithGrads>(row0 + row, col0 + col, values, state);
+      epilogue.applyNegatives(row0 + row, col0 + col, values, state);
     });
   }
 
@@ -350,16 +350,14 @@ struct TileWork {
   }
 };
 
-// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). Candidates
-// (bench/gpu/NOTES.md), for dX and dY, which the epilogue reads, adds to and
-// writes back while the tensor cores idle (its reads waiting on memory):
-// kUniformGroup, the warpgroup index through warpUniform; kPrefetchOutput,
-// the outputs the epilogue will update brought into L2 kPrefetchSteps k-steps
-// before the mainloop ends (Epilogue::prefetch); kBatchedUpdates, the
-// epilogue's rows kUpdateBatch at a time (Epilogue::applyBatch).
+// depth = kSteps * kBlockK; grid = (N / kBlockN, M / kBlockM). For dX and
+// dY, whose rows the epilogue reads, adds to and writes back while the tensor
+// cores idle, the reads are hidden two ways (bench/gpu/NOTES.md, v14): the
+// rows are brought into L2 kPrefetchSteps k-steps before the mainloop ends
+// (Epilogue::prefetch), and the epilogue takes them kUpdateBatch at a time
+// (Epilogue::applyBatch), so that their reads are in flight together.
 constexpr int kPrefetchSteps = 8, kUpdateBatch = 4;
-template <typename Cfg, typename Epilogue, bool kUniformGroup, bool kPrefetchOutput,
-          bool kBatchedUpdates>
+template <typename Cfg, typename Epilogue>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     gemmKernel(const __grid_constant__ CUtensorMap aMap, const __grid_constant__ CUtensorMap bMap,
                int kSteps, Epilogue epilogue) {
@@ -380,17 +378,17 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     return;
   }
 
-  // Its rows: group * kFragments * 64 .. + kFragments * 64 - 1.
-  const int group = kUniformGroup ? warpUniform(warp / 4) : warp / 4;
+  // Its rows: group * kFragments * 64 .. + kFragments * 64 - 1. warpUniform:
+  // so that ptxas keeps the descriptors derived from it in uniform registers.
+  const int group = warpUniform(warp / 4);
   const typename Work::Ring ring = Work::ring(smem, full, empty);
   typename Work::Accumulators acc;
   Work::zero(acc);
-  const int prefetchAt = kPrefetchOutput && kSteps > kPrefetchSteps ? kSteps - kPrefetchSteps : 0;
+  const int prefetchAt = kSteps > kPrefetchSteps ? kSteps - kPrefetchSteps : 0;
   for (int k = 0; k < kSteps; ++k) {
-    if constexpr (kPrefetchOutput)
-      if (k == prefetchAt)
-        Work::template forEachStagedRow<Cfg::kBlockN>(
-            warp, lane, [&](int r, int c) { epilogue.prefetch(m0 + r, n0 + c); });
+    if (k == prefetchAt)
+      Work::template forEachStagedRow<Cfg::kBlockN>(
+          warp, lane, [&](int r, int c) { epilogue.prefetch(m0 + r, n0 + c); });
     Work::multiply(acc, ring, k, group, lane);
   }
 
@@ -403,8 +401,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   Work::template stage<0, Cfg::kBlockN, kPitch>(acc, staging, group, warp, lane);
   namedBarrier<1, Cfg::kMathThreads>();
   typename Epilogue::State state{};
-  Work::template applyRows<Cfg::kBlockN, kPitch, kBatchedUpdates ? kUpdateBatch : 1>(
-      staging, m0, n0, epilogue, state, warp, lane);
+  Work::template applyRows<Cfg::kBlockN, kPitch, kUpdateBatch>(staging, m0, n0, epilogue, state,
+                                                               warp, lane);
   epilogue.finish(state,
                   (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kMathWarps + warp);
 #endif
@@ -472,11 +470,10 @@ inline bool widerTilesFillAsWell(int64_t mTiles, int64_t columns, int narrow, in
 }
 
 // C = A B^T over an (mTiles x 128) x (nTiles x kBlockN) output, K = depth.
-template <typename Cfg, bool kUniformGroup, bool kPrefetchOutput, bool kBatchedUpdates,
-          typename Epilogue>
+template <typename Cfg, typename Epilogue>
 cudaError_t launchGemm(const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles, int64_t nTiles,
                        int64_t depth, const Epilogue& epilogue) {
-  auto* kernel = gemmKernel<Cfg, Epilogue, kUniformGroup, kPrefetchOutput, kBatchedUpdates>;
+  auto* kernel = gemmKernel<Cfg, Epilogue>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

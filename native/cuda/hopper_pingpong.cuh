@@ -19,14 +19,15 @@ namespace siglip::cuda::hopper {
 
 // The mainloops run one at a time (a turn barrier), which also keeps every
 // wait on a ring stage within one phase of the stage's barrier (waiting two
-// fills ahead would see the wrong parity). Each mainloop keeps kInFlight
-// steps' products in flight (TileWork::multiplyInFlight): a warpgroup alone
-// on the tensor cores has no partner to fill their drain at every step.
-template <int kBlockN_, int kStages_, int kStagingCols_, int kInFlight_ = 1>
+// fills ahead would see the wrong parity). Each mainloop keeps one step's
+// products in flight (TileWork::multiplyInFlight): a warpgroup alone on the
+// tensor cores has no partner to fill their drain at every step (two steps,
+// with a fifth stage, measured slower: bench/gpu/NOTES.md, v14).
+template <int kBlockN_, int kStages_, int kStagingCols_>
 struct PingPong {
   // TileWork's view: one warpgroup per tile.
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kFragments = 2;
-  static constexpr int kInFlight = kInFlight_;
+  static constexpr int kInFlight = 1;
   static constexpr int kMathThreads = 128;
   static constexpr bool kAMnMajor = false, kBMnMajor = false;
   using A = OperandTile<kBlockM, false>;
@@ -35,7 +36,7 @@ struct PingPong {
 
   static constexpr int kThreads = 2 * kMathThreads + 32;
   static constexpr int kStagingCols = kStagingCols_;
-  // Per warpgroup: the staging, or a tile of G (NegativeTiles::kThroughCopyEngine).
+  // Per warpgroup: the staging, or a tile of G of negative pairs (hopper_tile_store.cuh).
   static constexpr int kStagingBytes =
       (std::max(kBlockM * (kStagingCols + 8) * 4, SwizzledTile::kBytes) + 1023) / 1024 * 1024;
   static constexpr int kSmemBytes = kStages * kStageBytes + 2 * kStagingBytes + 1024;
@@ -57,14 +58,11 @@ __device__ __forceinline__ void loadBlockTiles(unsigned char* smem, uint64_t* fu
                  t % nTiles * Work::kBlockN);
 }
 
-// How a tile of negative pairs only (nearly all of them) reaches the epilogue:
-// through the staging as the others (kStaged), or from the accumulators
-// directly (TileWork::applyNegatives) with G stored from registers
-// (kFromRegisters) or through shared memory and the copy engine
-// (kThroughCopyEngine, hopper_tile_store.cuh).
-enum class NegativeTiles { kStaged, kFromRegisters, kThroughCopyEngine };
-
-template <typename Cfg, typename Epilogue, bool kUniformGroup, NegativeTiles kNegatives>
+// A tile of negative pairs only (all but the diagonal and edge tiles of a
+// chunk) skips the staging: its accumulators go to the epilogue directly,
+// with no labels, masks or barriers, and its G through shared memory and the
+// copy engine (hopper_tile_store.cuh). The other tiles go through the staging.
+template <typename Cfg, typename Epilogue>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     pingPongGemmKernel(const __grid_constant__ CUtensorMap aMap,
                        const __grid_constant__ CUtensorMap bMap,
@@ -86,7 +84,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   }
   // Named barriers: 1 + group for a warpgroup's staging; 3 + group "group may
   // start its next mainloop" (the other warpgroup arrives, this one syncs).
-  const int group = kUniformGroup ? warpUniform(warp / kGroupWarps) : warp / kGroupWarps;
+  // warpUniform: so that ptxas keeps what derives from it in uniform registers.
+  const int group = warpUniform(warp / kGroupWarps);
   const int groupWarp = warp % kGroupWarps;
   float* staging =
       reinterpret_cast<float*>(smem + Cfg::kStages * Cfg::kStageBytes + group * Cfg::kStagingBytes);
@@ -104,15 +103,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
     const int64_t row0 = int64_t(t / nTiles) * kBlockM, col0 = int64_t(t % nTiles) * Cfg::kBlockN;
-    if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) waitTileRead(lane);
+    waitTileRead(lane);
     // The same choice in every warp of the warpgroup (its staging barriers).
-    if (kNegatives != NegativeTiles::kStaged &&
-        epilogue.onlyNegativesIn(row0, col0, kBlockM, Cfg::kBlockN)) {
+    if (epilogue.onlyNegativesIn(row0, col0, kBlockM, Cfg::kBlockN)) {
       if (!epilogue.writesGrads()) {
-        Work::template applyNegatives<false>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
-      } else if constexpr (kNegatives == NegativeTiles::kFromRegisters) {
-        Work::template applyNegatives<true>(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
-      } else if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) {
+        Work::applyNegatives(acc, row0, col0, epilogue, state, 0, groupWarp, lane);
+      } else {
         static_assert(Cfg::kBlockN == SwizzledTile::kCols && Cfg::kStagingBytes % 1024 == 0,
                       "a tile of G fits the staging, aligned to a swizzle atom");
         const uint32_t buffer = sharedAddress(staging);
@@ -135,20 +131,20 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   }
   // The copy engine must have read the last tile before the block's shared
   // memory goes.
-  if constexpr (kNegatives == NegativeTiles::kThroughCopyEngine) waitTileRead(lane);
+  waitTileRead(lane);
 #endif
 }
 
 // Launches the kernel over an (mTiles x 128) x (nTiles x kBlockN) output, K =
 // depth: one block per multiprocessor (`processors` of them), or per tile if
 // there are fewer.
-// kUniformGroup: as gemmKernel's; kNegatives: as the kernel's, with g the map
-// of the epilogue's G in boxes of 64 x 16 (kThroughCopyEngine; else unused).
-template <typename Cfg, bool kUniformGroup, NegativeTiles kNegatives, typename Epilogue>
+// g: the map of the epilogue's G in boxes of 64 x 16 (unused by the loss-only
+// pass).
+template <typename Cfg, typename Epilogue>
 cudaError_t launchPingPongGemm(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& g,
                                int64_t mTiles, int64_t nTiles, int64_t depth, int processors,
                                const Epilogue& epilogue) {
-  auto* kernel = pingPongGemmKernel<Cfg, Epilogue, kUniformGroup, kNegatives>;
+  auto* kernel = pingPongGemmKernel<Cfg, Epilogue>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (configured != cudaSuccess) return configured;

@@ -3,9 +3,9 @@
 // wgmma accumulator layout to shared memory with stmatrix (one instruction per
 // block) in the 128-byte swizzle of the tensor copy engine, then one lane
 // hands the warp's rows to the engine (TMA), which writes whole lines. Used by
-// the ping-pong kernel for tiles of negatives (a candidate:
-// bench/gpu/NOTES.md); its offsets are host code too, checked against the
-// hardware's swizzle rule by native/tests/cuda_layout_test.cu.
+// the ping-pong kernel for tiles of negatives (bench/gpu/NOTES.md, v14); its
+// offsets are host code too, checked against the hardware's swizzle rule by
+// native/tests/cuda_layout_test.cu.
 #pragma once
 
 #include <cstdint>

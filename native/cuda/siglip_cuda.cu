@@ -231,17 +231,11 @@ void runPass(const SiglipCudaProblem& p, const float* x, const float* y, float* 
 namespace hopper_pass {
 using Bf16 = __nv_bfloat16;
 // The logit kernel: ping-pong, 128 x 128 tiles per warpgroup, 4 stages,
-// staging of 64 columns per warpgroup, with the lean sigmoid epilogue
-// (bench/gpu/NOTES.md, v10 and v11: 40.3 ms at N = 65536 with the dX/dY tiles
-// below, against 42.6 ms for v8's 128 x 256 tiles shared by two warpgroups).
+// staging of 64 columns per warpgroup, with the lean sigmoid epilogue and G of
+// the tiles of negatives through the copy engine (bench/gpu/NOTES.md, v10 to
+// v14: 35.2-35.7 ms at N = 65536 with the dX/dY tiles below, against 42.6 ms
+// for v8's 128 x 256 tiles shared by two warpgroups).
 using Logits = hopper::PingPong<128, 4, 64>;
-// A candidate (SIGLIP_CUDA_DEEP_RING, below): two steps' products in flight, 5
-// stages (as many free to fill as Logits' 4 with one step in flight), staging
-// of 32 columns to make room (meant with the negative tiles, which need none).
-using DeepLogits = hopper::PingPong<128, 5, 32, 2>;
-static_assert(DeepLogits::kBlockN == Logits::kBlockN &&
-                  DeepLogits::kMathThreads == Logits::kMathThreads,
-              "the same tiles and warp sums");
 // The dX and dY tiles (launchGrad): 128 x 192, as D = 768 = 4 x 192 fills
 // the waves, or 128 x 256 where those fill them as well.
 constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
@@ -250,58 +244,10 @@ constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
 constexpr int64_t kColumnAlign = 256;
 constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
-// Candidates not yet timed on a GPU (bench/gpu/NOTES.md), each asked for with
-// its variable set to 1 (or as said):
-// - SIGLIP_CUDA_UNIFORM: the math warps' warpgroup index through
-//   hopper::warpUniform, so that ptxas keeps the mainloop's descriptors in
-//   uniform registers: per k-step ~65 instead of ~100 SASS instructions in the
-//   logit kernel and ~63 instead of ~75 in dX/dY (cuobjdump of this build).
-// - SIGLIP_CUDA_NEGATIVE_TILES: the logit kernel hands tiles of negative pairs
-//   only to the epilogue from its registers (TileWork::applyNegatives), G
-//   stored from registers (=1) or through the copy engine (=tma).
-// - SIGLIP_CUDA_DEEP_RING: the logit kernel as DeepLogits.
-// - SIGLIP_CUDA_PREFETCH: the dX and dY kernels bring the rows they update
-//   into L2 before their mainloop ends (gemmKernel's kPrefetchOutput).
-// - SIGLIP_CUDA_BATCHED_UPDATES: their epilogue reads 4 rows of dX or dY
-//   before it writes them (gemmKernel's kBatchedUpdates).
+// Whether the environment sets `name` to `value`.
 bool switchedOn(const char* name, const char* value = "1") {
   const char* text = std::getenv(name);
   return text != nullptr && std::strcmp(text, value) == 0;
-}
-using hopper::NegativeTiles;
-struct Candidates {
-  bool uniform = switchedOn("SIGLIP_CUDA_UNIFORM");
-  NegativeTiles negativeTiles =
-      switchedOn("SIGLIP_CUDA_NEGATIVE_TILES")          ? NegativeTiles::kFromRegisters
-      : switchedOn("SIGLIP_CUDA_NEGATIVE_TILES", "tma") ? NegativeTiles::kThroughCopyEngine
-                                                        : NegativeTiles::kStaged;
-  bool deepRing = switchedOn("SIGLIP_CUDA_DEEP_RING");
-  bool prefetchOutput = switchedOn("SIGLIP_CUDA_PREFETCH");
-  bool batchedUpdates = switchedOn("SIGLIP_CUDA_BATCHED_UPDATES");
-};
-
-// launch(std::bool_constant<flag>{}...) for run-time flags: one
-// instantiation per combination.
-template <typename Launch>
-cudaError_t withFlags(const Launch& launch) {
-  return launch();
-}
-template <typename Launch, typename... Flags>
-cudaError_t withFlags(const Launch& launch, bool flag, Flags... rest) {
-  if (flag) return withFlags([&](auto... f) { return launch(std::true_type{}, f...); }, rest...);
-  return withFlags([&](auto... f) { return launch(std::false_type{}, f...); }, rest...);
-}
-template <typename Launch, typename... Flags>
-cudaError_t withFlags(const Launch& launch, NegativeTiles mode, Flags... rest) {
-  auto with = [&](auto constant) {
-    return withFlags([&](auto... f) { return launch(constant, f...); }, rest...);
-  };
-  using Mode = NegativeTiles;
-  if (mode == Mode::kFromRegisters)
-    return with(std::integral_constant<Mode, Mode::kFromRegisters>{});
-  if (mode == Mode::kThroughCopyEngine)
-    return with(std::integral_constant<Mode, Mode::kThroughCopyEngine>{});
-  return with(std::integral_constant<Mode, Mode::kStaged>{});
 }
 
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
@@ -352,24 +298,16 @@ Plan plan(const SiglipCudaProblem& p, bool withGrads) {
 
 // S = X Y^T for one chunk through the sigmoid epilogue (Y read in boxes as
 // wide as the tiles); returns the number of warp sums it wrote.
-int64_t launchLogits(const Candidates& candidates, int processors, const CUtensorMap& xMap,
-                     const Bf16* yOp, int64_t dimK, int64_t rowsPadded, int64_t colsPadded,
-                     const SigmoidEpilogue<Bf16>& sigmoid) {
+int64_t launchLogits(int processors, const CUtensorMap& xMap, const Bf16* yOp, int64_t dimK,
+                     int64_t rowsPadded, int64_t colsPadded, const SigmoidEpilogue<Bf16>& sigmoid) {
   const int64_t rowTiles = rowsPadded / hopper::kBlockM, colTiles = colsPadded / Logits::kBlockN;
   const CUtensorMap yMap = hopper::tileMap(yOp, dimK, colsPadded, Logits::kBlockN);
-  const auto epilogue = LeanSigmoidEpilogue<Bf16>::from(sigmoid);
-  // G in boxes of 64 columns x 16 rows, for NegativeTiles::kThroughCopyEngine.
-  const CUtensorMap gMap =
-      sigmoid.g != nullptr && candidates.negativeTiles == NegativeTiles::kThroughCopyEngine
-          ? hopper::tileMap(sigmoid.g, colsPadded, rowsPadded, hopper::SwizzledTile::kBoxRows)
-          : CUtensorMap{};
-  auto launch = [&](auto uniform, auto negativeTiles, auto deepRing) {
-    using Tiles = std::conditional_t<decltype(deepRing)::value, DeepLogits, Logits>;
-    return hopper::launchPingPongGemm<Tiles, decltype(uniform)::value,
-                                      decltype(negativeTiles)::value>(
-        xMap, yMap, gMap, rowTiles, colTiles, dimK, processors, epilogue);
-  };
-  check(withFlags(launch, candidates.uniform, candidates.negativeTiles, candidates.deepRing),
+  // G in boxes of 64 columns x 16 rows, for the tiles of negatives.
+  const CUtensorMap gMap = sigmoid.g != nullptr ? hopper::tileMap(sigmoid.g, colsPadded, rowsPadded,
+                                                                  hopper::SwizzledTile::kBoxRows)
+                                                : CUtensorMap{};
+  check(hopper::launchPingPongGemm<Logits>(xMap, yMap, gMap, rowTiles, colTiles, dimK, processors,
+                                           LeanSigmoidEpilogue<Bf16>::from(sigmoid)),
         "logit tile launch (wgmma)");
   return logitWarpSums(rowsPadded, colsPadded);
 }
@@ -380,20 +318,12 @@ int64_t launchLogits(const Candidates& candidates, int processors, const CUtenso
 // 128 x 192 (hopper::widerTilesFillAsWell): at N = 65536 the chunks are
 // 8192 x 16384, so dY (128 row tiles) takes them and dX (64) does not.
 template <bool kAMnMajor>
-void launchGrad(const Candidates& candidates, int processors, const CUtensorMap& a,
-                const CUtensorMap& b, int64_t mTiles, int64_t dim, int64_t depth,
-                const AccumulateEpilogue& out, const char* what) {
+void launchGrad(int processors, const CUtensorMap& a, const CUtensorMap& b, int64_t mTiles,
+                int64_t dim, int64_t depth, const AccumulateEpilogue& out, const char* what) {
   auto launch = [&](auto tiles) {
     using Tiles = decltype(tiles);
     const int64_t nTiles = (dim + Tiles::kBlockN - 1) / Tiles::kBlockN;
-    check(withFlags(
-              [&](auto uniform, auto prefetch, auto batched) {
-                return hopper::launchGemm<Tiles, decltype(uniform)::value,
-                                          decltype(prefetch)::value, decltype(batched)::value>(
-                    a, b, mTiles, nTiles, depth, out);
-              },
-              candidates.uniform, candidates.prefetchOutput, candidates.batchedUpdates),
-          what);
+    check(hopper::launchGemm<Tiles>(a, b, mTiles, nTiles, depth, out), what);
   };
   if (hopper::widerTilesFillAsWell(mTiles, dim, kGradBlockN, kWideGradBlockN, processors))
     launch(hopper::Config<kWideGradBlockN, kAMnMajor, true, 4>{});
@@ -402,18 +332,17 @@ void launchGrad(const Candidates& candidates, int processors, const CUtensorMap&
 }
 
 // dX[rows] += G Y and dY[cols] += G^T X for one chunk.
-void launchGrads(const Candidates& candidates, int processors, const Bf16* g, const Bf16* xOp,
-                 const Bf16* yOp, int64_t dimK, int64_t dim, int64_t rowsPadded, int64_t colsPadded,
+void launchGrads(int processors, const Bf16* g, const Bf16* xOp, const Bf16* yOp, int64_t dimK,
+                 int64_t dim, int64_t rowsPadded, int64_t colsPadded,
                  const AccumulateEpilogue& dxOut, const AccumulateEpilogue& dyOut) {
   // dX: A = G [rows x cols] K-major, B = Y [cols x D] N-major.
   const int64_t rowTiles = rowsPadded / hopper::kBlockM;
-  launchGrad<false>(candidates, processors,
-                    hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
+  launchGrad<false>(processors, hopper::tileMap(g, colsPadded, rowsPadded, hopper::kBlockM),
                     hopper::tileMap(yOp, dimK, colsPadded, 64), rowTiles, dim, colsPadded, dxOut,
                     "dX tile launch (wgmma)");
   // dY: A = G read M-major, B = X [rows x D] N-major.
   const int64_t colTiles = colsPadded / hopper::kBlockM;
-  launchGrad<true>(candidates, processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
+  launchGrad<true>(processors, hopper::tileMap(g, colsPadded, rowsPadded, 64),
                    hopper::tileMap(xOp, dimK, rowsPadded, 64), colTiles, dim, rowsPadded, dyOut,
                    "dY tile launch (wgmma)");
 }
@@ -421,7 +350,6 @@ void launchGrads(const Candidates& candidates, int processors, const Bf16* g, co
 void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, float* dy,
          SiglipCudaScalars* out) {
   const bool withGrads = dx != nullptr && dy != nullptr;
-  const Candidates candidates;
   int processors = 0;
   check(hopper::currentDeviceAttribute(cudaDevAttrMultiProcessorCount, processors),
         "multiprocessor count");
@@ -449,15 +377,15 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
     if (c.copyY) convertRows(y + c.c0 * p.dim, c.cols, p.dim, yChunk, c.colsPadded, plan.dimK);
     const SigmoidEpilogue<Bf16> sigmoid =
         sigmoidEpilogue(p, g, c.colsPadded, c.rows, c.cols, c.r0, c.c0, warpSums);
-    const int64_t sums = launchLogits(candidates, processors, xMap, yChunk, plan.dimK, c.rowsPadded,
-                                      c.colsPadded, sigmoid);
+    const int64_t sums =
+        launchLogits(processors, xMap, yChunk, plan.dimK, c.rowsPadded, c.colsPadded, sigmoid);
     addWarpSums(warpSums, sums, passSums);
     if (!withGrads) return;
 
     const AccumulateEpilogue dxOut{dx + c.r0 * p.dim, p.dim, c.rows, p.dim};
     const AccumulateEpilogue dyOut{dy + c.c0 * p.dim, p.dim, c.cols, p.dim};
-    launchGrads(candidates, processors, g, xOp, yChunk, plan.dimK, p.dim, c.rowsPadded,
-                c.colsPadded, dxOut, dyOut);
+    launchGrads(processors, g, xOp, yChunk, plan.dimK, p.dim, c.rowsPadded, c.colsPadded, dxOut,
+                dyOut);
   });
   finishScalars(p, passSums, plan.total(), out);
 }

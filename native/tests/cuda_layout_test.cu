@@ -2,8 +2,8 @@
 // every math thread's accumulators, laid out as wgmma leaves them, go through
 // TileWork::stage and TileWork::applyRows part after part, for each kernel
 // configuration the pass uses (and through TileWork::applyNegatives for the
-// ping-pong kernel's tiles of negatives), and every output of the tile must
-// reach the epilogue exactly once, with its own value.
+// ping-pong kernel's tiles of negatives in the loss-only pass), and every
+// output of the tile must reach the epilogue exactly once, with its own value.
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -46,7 +46,7 @@ struct Recorder {
     }
   }
 #pragma nv_exec_check_disable
-  template <bool kWithGrads, int kWidth>
+  template <int kWidth>
   __host__ __device__ void applyNegatives(int64_t row, int64_t col, const float (&v)[kWidth],
                                           State& state) const {
     apply(row, col, v, state);
@@ -100,8 +100,8 @@ void handOver(std::vector<float>& staging, const Recorder& recorder, int groups)
     handOver<Cfg, kCols, kBatch, kCol0 + kCols>(staging, recorder, groups);
 }
 
-// The ping-pong kernel's tiles of negatives only: each warp of the one
-// warpgroup hands its accumulators to the epilogue directly.
+// The ping-pong kernel's tiles of negatives only in the loss-only pass: each
+// warp of the one warpgroup hands its accumulators to the epilogue directly.
 template <typename Cfg>
 void handOverDirectly(const Recorder& recorder) {
   typename Recorder::State state;
@@ -109,7 +109,7 @@ void handOverDirectly(const Recorder& recorder) {
     for (int lane = 0; lane < 32; ++lane) {
       typename TileWork<Cfg>::Accumulators acc;
       fillAccumulators<Cfg>(acc, 0, warp, lane);
-      TileWork<Cfg>::template applyNegatives<true>(acc, 0, 0, recorder, state, 0, warp, lane);
+      TileWork<Cfg>::applyNegatives(acc, 0, 0, recorder, state, 0, warp, lane);
     }
 }
 
@@ -132,8 +132,8 @@ void check(const char* name, int groups) {
              std::to_string(repeated) + " repeated, " + std::to_string(wrong) + " wrong");
 }
 
-// The ping-pong kernel's tiles of G through the copy engine (NegativeTiles::
-// kThroughCopyEngine): each warp's stmatrix as PTX defines it (lane 8m + r
+// The ping-pong kernel's tiles of G of negatives, through the copy engine
+// (hopper_tile_store.cuh): each warp's stmatrix as PTX defines it (lane 8m + r
 // gives the address of row r of matrix m, whose 8 values are register m of
 // lanes 4r .. 4r + 3), then its boxes as the copy engine reads a box with the
 // 128-byte swizzle (the 16-byte unit of address bits 4-6 XOR bits 7-9). Every
@@ -194,17 +194,14 @@ void checkTileThroughCopyEngine() {
 
 int main() {
   // gemmKernel's configurations for dX and dY (staging of the whole tile in
-  // the ring), and the ping-pong logit kernel's (parts of 64 columns).
-  check<Config<192, false, true, 4>, 192>("dX 128 x 192", 2);
-  check<Config<256, false, true, 4>, 256>("dX 128 x 256", 2);
-  check<Config<192, true, true, 4>, 192>("dY 128 x 192", 2);
-  check<Config<256, true, true, 4>, 256>("dY 128 x 256", 2);
-  // The same with the updates 4 rows at a time (gemmKernel's kBatchedUpdates).
-  check<Config<192, false, true, 4>, 192, 4>("dX 128 x 192, rows in batches of 4", 2);
-  check<Config<256, true, true, 4>, 256, 4>("dY 128 x 256, rows in batches of 4", 2);
+  // the ring, its rows kUpdateBatch at a time), and the ping-pong logit
+  // kernel's (parts of 64 columns, a row at a time).
+  check<Config<192, false, true, 4>, 192, kUpdateBatch>("dX 128 x 192", 2);
+  check<Config<256, false, true, 4>, 256, kUpdateBatch>("dX 128 x 256", 2);
+  check<Config<192, true, true, 4>, 192, kUpdateBatch>("dY 128 x 192", 2);
+  check<Config<256, true, true, 4>, 256, kUpdateBatch>("dY 128 x 256", 2);
   check<PingPong<128, 4, 64>, 64>("ping-pong 128 x 128, parts of 64", 1);
-  check<PingPong<128, 4, 64>, 0>("ping-pong 128 x 128, negatives from registers", 1);
-  check<PingPong<128, 5, 32, 2>, 32>("ping-pong 128 x 128, parts of 32 (deep ring)", 1);
+  check<PingPong<128, 4, 64>, 0>("ping-pong 128 x 128, negatives from registers (loss-only)", 1);
   checkTileThroughCopyEngine();
   // The dX/dY choice of tile width per launch (waves of 132).
   expect(widerTilesFillAsWell(128, 768, 192, 256, 132), "256 at 128 row tiles, D = 768");
