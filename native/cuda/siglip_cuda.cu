@@ -19,7 +19,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "chunk_walk.h"
 #include "epilogues.cuh"
@@ -244,12 +243,6 @@ constexpr int kGradBlockN = 192, kWideGradBlockN = 256;
 constexpr int64_t kColumnAlign = 256;
 constexpr int64_t kDefaultMaxChunk = 16384;  // 44.1 vs 44.4 ms for 8192 at N = 65536 (H200)
 
-// Whether the environment sets `name` to `value`.
-bool switchedOn(const char* name, const char* value = "1") {
-  const char* text = std::getenv(name);
-  return text != nullptr && std::strcmp(text, value) == 0;
-}
-
 // The largest chunk side; SIGLIP_CUDA_MAX_CHUNK (a multiple of 256) overrides
 // it to measure other shapes.
 int64_t maxChunk() {
@@ -393,7 +386,8 @@ void run(const SiglipCudaProblem& p, const float* x, const float* y, float* dx, 
 // Whether the current device runs this module's wgmma code: compute
 // capability 9 with sm_90a code in the module, unless SIGLIP_CUDA_GEMM=wmma.
 bool usable() {
-  if (switchedOn("SIGLIP_CUDA_GEMM", "wmma")) return false;
+  const char* forced = std::getenv("SIGLIP_CUDA_GEMM");
+  if (forced != nullptr && std::strcmp(forced, "wmma") == 0) return false;
   static const bool capable = [] {
     int major = 0;
     if (hopper::currentDeviceAttribute(cudaDevAttrComputeCapabilityMajor, major) != cudaSuccess ||
