@@ -179,25 +179,22 @@ struct TileWork {
     release(ring, step, lane);
   }
 
-  // The same for a warpgroup alone on the tensor cores (ping-pong): the
-  // products of the last kInFlight steps stay in flight and a step's stage is
-  // released once its products are done, so the tensor cores do not drain
-  // between steps. Step k of a mainloop whose first step is the block's
-  // `first`-th; after the last, finishInFlight.
-  template <int kInFlight>
+  // The same for a warpgroup alone on the tensor cores (ping-pong): this
+  // step's products stay in flight and the previous step's stage is released
+  // once its products are done, so the tensor cores do not drain between
+  // steps (two steps in flight measured slower: NOTES.md, v14). Step k of a
+  // mainloop whose first step is the block's `first`-th; after the last,
+  // finishInFlight.
   __device__ __forceinline__ static void multiplyInFlight(Accumulators& acc, const Ring& ring,
                                                           int first, int k, int group, int lane) {
     issueProducts(acc, ring, first + k, group);
-    wgmmaWait<kInFlight>();
-    if (k >= kInFlight) release(ring, first + k - kInFlight, lane);
+    wgmmaWait<1>();
+    if (k > 0) release(ring, first + k - 1, lane);
   }
-  template <int kInFlight>
   __device__ __forceinline__ static void finishInFlight(const Ring& ring, int first, int steps,
                                                         int lane) {
     wgmmaWait<0>();
-#pragma unroll
-    for (int back = kInFlight; back >= 1; --back)  // the steps not yet released
-      if (steps >= back) release(ring, first + steps - back, lane);
+    if (steps > 0) release(ring, first + steps - 1, lane);  // the last step
   }
 
   // forEachBlock, forEachPair, stage, applyRows and applyNegatives are host

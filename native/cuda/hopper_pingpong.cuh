@@ -21,13 +21,11 @@ namespace siglip::cuda::hopper {
 // wait on a ring stage within one phase of the stage's barrier (waiting two
 // fills ahead would see the wrong parity). Each mainloop keeps one step's
 // products in flight (TileWork::multiplyInFlight): a warpgroup alone on the
-// tensor cores has no partner to fill their drain at every step (two steps,
-// with a fifth stage, measured slower: bench/gpu/NOTES.md, v14).
+// tensor cores has no partner to fill their drain at every step.
 template <int kBlockN_, int kStages_, int kStagingCols_>
 struct PingPong {
   // TileWork's view: one warpgroup per tile.
   static constexpr int kBlockN = kBlockN_, kStages = kStages_, kFragments = 2;
-  static constexpr int kInFlight = 1;
   static constexpr int kMathThreads = 128;
   static constexpr bool kAMnMajor = false, kBMnMajor = false;
   using A = OperandTile<kBlockM, false>;
@@ -43,7 +41,7 @@ struct PingPong {
   static_assert(kBlockN % kStagingCols == 0 && kStagingCols % 16 == 0, "whole fragments");
   static_assert(kSmemBytes <= 227 * 1024, "fits a multiprocessor");
   static_assert(kStageBytes % 1024 == 0, "swizzle atoms stay aligned");
-  static_assert(kInFlight >= 1 && kInFlight < kStages, "a stage left to fill");
+  static_assert(kStages >= 2, "a stage left to fill while one step's products are in flight");
 };
 
 // The copy warp: every k-step of every tile of the block.
@@ -97,9 +95,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     typename Work::Accumulators acc;
     Work::zero(acc);
     const int firstStep = i * kSteps;
-    for (int k = 0; k < kSteps; ++k)
-      Work::template multiplyInFlight<Cfg::kInFlight>(acc, ring, firstStep, k, 0, lane);
-    Work::template finishInFlight<Cfg::kInFlight>(ring, firstStep, kSteps, lane);
+    for (int k = 0; k < kSteps; ++k) Work::multiplyInFlight(acc, ring, firstStep, k, 0, lane);
+    Work::finishInFlight(ring, firstStep, kSteps, lane);
     if (t + blocks < tiles) namedBarrierArrive(3 + (1 - group), kTurnThreads);
     typename Epilogue::State state{};
     const int64_t row0 = int64_t(t / nTiles) * kBlockM, col0 = int64_t(t % nTiles) * Cfg::kBlockN;
