@@ -210,12 +210,20 @@ struct AccumulateEpilogue {
   int64_t ld;
   int64_t rows, cols;
 
+  // Whether the kWidth outputs from (row, col) lie inside and start 16-byte
+  // aligned, so that they can be read and written as float4s.
+  template <int kWidth>
+  __device__ bool wholeVectors(int64_t row, int64_t col) const {
+    return kWidth % 4 == 0 && row < rows && col + kWidth <= cols &&
+           reinterpret_cast<uintptr_t>(out + row * ld + col) % 16 == 0;
+  }
+
   template <int kWidth>
   __device__ void apply(int64_t row, int64_t col, const float (&v)[kWidth], State&) const {
     if (row >= rows) return;
     float* dst = out + row * ld + col;
     if constexpr (kWidth % 4 == 0) {
-      if (col + kWidth <= cols && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
+      if (wholeVectors<kWidth>(row, col)) {
 #pragma unroll
         for (int q = 0; q < kWidth; q += 4) {
           float4 sum = *reinterpret_cast<const float4*>(dst + q);
@@ -234,11 +242,9 @@ struct AccumulateEpilogue {
   template <int kBatch, int kWidth>
   __device__ void applyBatch(const int64_t (&row)[kBatch], int64_t col,
                              const float (&v)[kBatch][kWidth], State& state) const {
-    bool whole = kWidth % 4 == 0 && col + kWidth <= cols;
+    bool whole = true;
 #pragma unroll
-    for (int b = 0; b < kBatch; ++b)
-      whole =
-          whole && row[b] < rows && reinterpret_cast<uintptr_t>(out + row[b] * ld + col) % 16 == 0;
+    for (int b = 0; b < kBatch; ++b) whole = whole && wholeVectors<kWidth>(row[b], col);
     if (!whole) {
 #pragma unroll
       for (int b = 0; b < kBatch; ++b) apply(row[b], col, v[b], state);
