@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -30,6 +31,7 @@ struct PassInputs {
   const float* y;  // [m x dim]
   int64_t n, m, dim;
   Precision precision = Precision::kFloat32;
+  const std::atomic<bool>* cancel = nullptr;  // RunOptions::cancel
 };
 
 enum class Schedule {
@@ -43,16 +45,20 @@ inline int workersFor(const PassInputs& in, int threads) {
   return static_cast<int>(std::min<int64_t>(resolveThreads(threads), tiles));
 }
 
-// Calls tileFn(worker, tile) on every tile once. With dx and dy (zeroed here),
-// tileFn must leave G in the tile, and dX += G Y, dY += G^T X follow.
+// Calls tileFn(worker, tile) on every tile once. With dx and dy (zeroed here
+// unless `accumulate`), tileFn must leave G in the tile, and dX += G Y,
+// dY += G^T X follow. Throws Cancelled when in.cancel is set meanwhile.
 template <typename TileFn>
 void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, float* dy,
-             TileFn&& tileFn) {
+             bool accumulate, TileFn&& tileFn) {
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
   std::vector<std::unique_ptr<TileEngine>> engines(workers);
   for (auto& engine : engines) engine = makeTileEngine(in.precision, in.dim);
   Barrier barrier(workers);
   const bool grads = dx != nullptr && dy != nullptr;
+  auto cancelled = [&] {
+    return in.cancel != nullptr && in.cancel->load(std::memory_order_relaxed);
+  };
 
   // Part `index` of `parts` of [0, total), cut on tile boundaries.
   auto part = [](int64_t total, int parts, int index) {
@@ -73,6 +79,8 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
           engine.setColumns(int((c0 - b0) / kTile), in.y + c0 * in.dim,
                             std::min(kTile, blockEnd - c0));
         for (int64_t r0 = rows.first; r0 < rows.second; r0 += kTile) {
+          // A cancelled pass skips its tiles but still meets every barrier.
+          if (cancelled()) return;
           const int64_t tileRows = std::min(kTile, rows.second - r0);
           engine.setRows(in.x + r0 * in.dim, tileRows);
           for (int64_t c0 = b0; c0 < blockEnd; c0 += kTile) {
@@ -91,7 +99,7 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
       block({0, in.m});
       return;
     }
-    if (grads) {
+    if (grads && !accumulate) {
       const auto ownCols = part(in.m, workers, k);
       std::memset(dx + rows.first * in.dim, 0, sizeof(float) * (rows.second - rows.first) * in.dim);
       std::memset(dy + ownCols.first * in.dim, 0,
@@ -103,6 +111,7 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
       barrier.wait();
     }
   });
+  if (cancelled()) throw Cancelled();
 }
 
 }  // namespace siglip

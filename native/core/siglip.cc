@@ -17,32 +17,31 @@ namespace {
 
 double run(const LossInputs& in, Gradients* grads, const RunOptions& options) {
   validate(in);
-  const PassInputs pass{in.x, in.y, in.n, in.m, in.dim, options.precision};
+  const PassInputs pass{in.x, in.y, in.n, in.m, in.dim, options.precision, options.cancel};
   const int workers = workersFor(pass, options.threads);
   const double scale = std::exp(in.tPrime);
+  const double n = in.normalizer > 0 ? in.normalizer : static_cast<double>(in.n);
   EpilogueParams params;
   params.scale = static_cast<float>(scale);
   params.bias = static_cast<float>(in.bias);
-  params.gradScale = static_cast<float>(scale / static_cast<double>(in.n));
+  params.gradScale = static_cast<float>(scale / n);
   params.writeGrad = grads != nullptr;
 
   std::vector<TileSums> sums(workers);
   // Without dY nothing is shared between workers: no ring needed.
   const Schedule schedule = grads != nullptr ? Schedule::kRing : Schedule::kRows;
+  static_assert(kTile <= kMaxEpilogueColumns);
   runPass(pass, workers, schedule, grads ? grads->dx : nullptr, grads ? grads->dy : nullptr,
-          [&](int worker, const Tile& tile) {
-            int64_t positiveCol[kTile];
-            for (int64_t r = 0; r < tile.rows; ++r) {
-              const int64_t col = in.positives.columnOf(tile.r0 + r, in.m);
-              positiveCol[r] = col < 0 ? -1 : col - tile.c0;
-            }
-            sigmoidEpilogue(tile.dots, kTile, tile.rows, tile.cols, positiveCol, params,
+          grads != nullptr && grads->accumulate, [&](int worker, const Tile& tile) {
+            int32_t rowKey[kTile], columnKey[kTile];
+            const bool any = in.positives.tileKeys(tile.r0, tile.rows, tile.c0, tile.cols, in.m,
+                                                   rowKey, columnKey);
+            sigmoidEpilogue(tile.dots, kTile, tile.rows, tile.cols, rowKey, columnKey, any, params,
                             sums[worker]);
           });
 
   TileSums total;
   for (const TileSums& s : sums) total.add(s);  // fixed order: deterministic
-  const double n = static_cast<double>(in.n);
   if (grads != nullptr) {
     grads->dBias = total.grad / n;
     grads->dTPrime = scale * total.gradDot / n;
@@ -68,6 +67,12 @@ void validate(const LossInputs& in) {
   if (!std::isfinite(in.tPrime)) fail("tPrime must be finite");
   if (!std::isfinite(in.bias)) fail("bias must be finite");
   if (std::exp(in.tPrime) > kMaxLogitScale) fail(kLogitScaleError);
+  if (!(in.normalizer >= 0) || !std::isfinite(in.normalizer))
+    fail("normalizer must be finite and non-negative");
+  if (in.positives.kind == PositivePairs::Kind::kLabels) {
+    if (in.positives.rowLabels == nullptr) fail("xLabels must not be null");
+    if (in.positives.columnLabels == nullptr) fail("yLabels must not be null");
+  }
 }
 
 double computeLoss(const LossInputs& in, const RunOptions& options) {

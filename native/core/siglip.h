@@ -5,7 +5,9 @@
 // materialized: one pass over tiles yields the loss and every gradient.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <stdexcept>
 
 #include "positive_pairs.h"
 
@@ -20,12 +22,18 @@ struct LossInputs {
   double tPrime = 0;  // log of the logit scale t
   double bias = 0;
   PositivePairs positives;
+  // The N of the loss's 1/N (0: n). A chunk of a larger batch (another
+  // device's or rank's rows) is normalized by the whole batch's N.
+  double normalizer = 0;
 };
 
-// Gradient outputs. dx [n x dim] and dy [m x dim] are overwritten.
+// Gradient outputs. dx [n x dim] and dy [m x dim] are overwritten, or added
+// to with `accumulate` (a block of a larger batch); dTPrime and dBias are
+// always this call's own.
 struct Gradients {
   float* dx = nullptr;
   float* dy = nullptr;
+  bool accumulate = false;
   double dTPrime = 0;
   double dBias = 0;
 };
@@ -38,6 +46,14 @@ enum class Precision { kFloat32, kBFloat16 };
 struct RunOptions {
   int threads = 0;  // 0: hardware concurrency
   Precision precision = Precision::kFloat32;
+  // Set by another thread to stop the pass early: it then throws Cancelled
+  // (the outputs are left partly written). Checked once per block of tiles.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// What a pass throws when RunOptions::cancel was set.
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("the computation was cancelled") {}
 };
 
 // Loss only (evaluation): no gradient buffers are touched.

@@ -24,11 +24,12 @@ SIGLIP_INLINE float log1pUnit(float e, float reciprocalTwoPlusE) {
   return 2.0f * s * p;
 }
 
-// One row of the tile. kWriteGrad is a template argument so that the loop
-// has no branch and vectorizes.
+// One row of the tile; its positives are the columns whose key is rowKey
+// (none when rowKey < 0 or columnKey is null). kWriteGrad is a template
+// argument so that the loop has no branch and vectorizes.
 template <bool kWriteGrad>
-SIGLIP_INLINE void epilogueRow(float* row, int cols, int positiveCol, float scale, float bias,
-                               float gradScale, TileSums& sums) {
+SIGLIP_INLINE void epilogueRow(float* row, int cols, int32_t rowKey, const int32_t* columnKey,
+                               float scale, float bias, float gradScale, TileSums& sums) {
   // Float partial sums over one row (at most a tile, per SIMD lane a few
   // terms), added into the double totals once per row.
   float loss = 0, grad = 0, gradDot = 0;
@@ -36,7 +37,7 @@ SIGLIP_INLINE void epilogueRow(float* row, int cols, int positiveCol, float scal
   for (int c = 0; c < cols; ++c) {  // 32-bit lanes: the compare stays one vector wide
     const float dot = row[c];
     const float logit = scale * dot + bias;
-    const float isPositive = c == positiveCol ? 1.0f : 0.0f;
+    const float isPositive = columnKey[c] == rowKey ? 1.0f : 0.0f;
     const float abs = logit < 0 ? -logit : logit;
     const float e = expNegative(abs);
     // One division for both 1 / (1 + e) and 1 / (2 + e).
@@ -60,17 +61,20 @@ SIGLIP_INLINE void epilogueRow(float* row, int cols, int positiveCol, float scal
 }  // namespace
 
 SIGLIP_MULTIVERSION
-void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
-                     const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums) {
+void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols, const int32_t* rowKey,
+                     const int32_t* columnKey, bool anyPositive, const EpilogueParams& params,
+                     TileSums& sums) {
   const int width = static_cast<int>(cols);  // a tile row: small
+  // Without positives every row compares against keys that never match.
+  static const int32_t kNoKeys[kMaxEpilogueColumns] = {};
   for (int64_t r = 0; r < rows; ++r) {
-    // Outside the tile means no positive in this row.
-    const int positive = positiveCol[r] >= 0 && positiveCol[r] < cols ? int(positiveCol[r]) : -1;
+    const int32_t key = anyPositive && rowKey[r] >= 0 ? rowKey[r] : -1;
+    const int32_t* keys = key >= 0 ? columnKey : kNoKeys;
     if (params.writeGrad)
-      epilogueRow<true>(tile + r * ld, width, positive, params.scale, params.bias, params.gradScale,
-                        sums);
+      epilogueRow<true>(tile + r * ld, width, key, keys, params.scale, params.bias,
+                        params.gradScale, sums);
     else
-      epilogueRow<false>(tile + r * ld, width, positive, params.scale, params.bias,
+      epilogueRow<false>(tile + r * ld, width, key, keys, params.scale, params.bias,
                          params.gradScale, sums);
   }
 }

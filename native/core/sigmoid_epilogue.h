@@ -25,10 +25,15 @@ struct EpilogueParams {
   bool writeGrad = false;
 };
 
-// `tile` holds rows x cols dot products with row stride ld. positiveCol[r] is
-// row r's positive column within the tile (anything outside [0, cols): none).
+// Widest tile row the epilogue takes (the pass's kTile).
+constexpr int64_t kMaxEpilogueColumns = 128;
+
+// `tile` holds rows x cols dot products with row stride ld. (r, c) is a
+// positive pair iff rowKey[r] >= 0 and rowKey[r] == columnKey[c]
+// (PositivePairs::tileKeys); with anyPositive false neither is read.
 // When params.writeGrad, the tile is overwritten with g * gradScale.
-void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols,
-                     const int64_t* positiveCol, const EpilogueParams& params, TileSums& sums);
+void sigmoidEpilogue(float* tile, int64_t ld, int64_t rows, int64_t cols, const int32_t* rowKey,
+                     const int32_t* columnKey, bool anyPositive, const EpilogueParams& params,
+                     TileSums& sums);
 
 }  // namespace siglip

@@ -162,15 +162,16 @@ Setup setup(const SoftmaxInputs& in, const RunOptions& options) {
   validate(in);
   if (options.precision != Precision::kFloat32)
     throw std::invalid_argument("precision: the softmax loss computes in fp32 only");
-  const PassInputs pass{in.x, in.y, in.n, in.n, in.dim};
+  const PassInputs pass{in.x, in.y, in.n, in.n, in.dim, options.precision, options.cancel};
   return {pass, workersFor(pass, options.threads), static_cast<float>(std::exp(in.tPrime))};
 }
 
 // The forward pass: statistics, and the loss from them.
 double forward(const SoftmaxInputs& in, const Setup& s, Statistics& st) {
-  runPass(s.pass, s.workers, Schedule::kRing, nullptr, nullptr, [&](int worker, const Tile& tile) {
-    accumulateStatistics(tile, s.scale, st, st.nanProbe[worker]);
-  });
+  runPass(s.pass, s.workers, Schedule::kRing, nullptr, nullptr, false,
+          [&](int worker, const Tile& tile) {
+            accumulateStatistics(tile, s.scale, st, st.nanProbe[worker]);
+          });
   double loss = 0;
   for (int64_t i = 0; i < in.n; ++i) {
     loss += Statistics::lossTerm(st.rowMax[i], st.rowSum[i], st.diagonal[i]) +
@@ -204,7 +205,7 @@ double computeSoftmaxLossAndGrads(const SoftmaxInputs& in, Gradients& grads,
   const Normalizers columns(st.colMax, st.colSum, st.diagonal);
   const float inverseTwoN = static_cast<float>(0.5 / static_cast<double>(in.n));
   std::vector<double> gradDot(s.workers, 0.0);
-  runPass(s.pass, s.workers, Schedule::kRing, grads.dx, grads.dy,
+  runPass(s.pass, s.workers, Schedule::kRing, grads.dx, grads.dy, false,
           [&](int worker, const Tile& tile) {
             gradDot[worker] += softmaxGradients(tile, s.scale, inverseTwoN, rows, columns);
           });
