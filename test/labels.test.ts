@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
+  backendInfo,
   siglipLoss,
   siglipLossAndGrads,
   siglipLossAndGradsAsync,
   siglipLossValue,
+  softmaxLossValue,
   SIGLIP_DEFAULT_BIAS,
   SIGLIP_DEFAULT_T_PRIME,
 } from '../dist/index';
@@ -227,3 +229,17 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test("labels and the softmax loss on device 'cuda' without a GPU: 'no usable CUDA device'", (t) => {
+  const info = backendInfo();
+  if (info.cuda.available || /no CUDA module/.test(info.cuda.error ?? ''))
+    return t.skip('a GPU, or no CUDA module');
+  const x = new Float32Array(8).fill(0.5);
+  const labels: SiglipOptions = {
+    positives: 'labels',
+    xLabels: new Int32Array(2),
+    yLabels: new Int32Array(2),
+  };
+  assert.throws(() => siglipLossValue(x, x, 4, 1, 1, { ...labels, device: 'cuda' }), /no usable CUDA device/);
+  assert.throws(() => softmaxLossValue(x, x, 4, 1, { device: 'cuda' }), /no usable CUDA device/);
+});
