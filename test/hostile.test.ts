@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -157,7 +158,7 @@ test('64 async calls of both losses in flight equal a serial run; threads stay b
   // libuv's pool (UV_THREADPOOL_SIZE, 4 by default) runs the calls; each adds
   // (threads - 1) ring workers while it runs.
   const pool = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-  const workers = pool * (require('node:os').availableParallelism() - 1);
+  const workers = pool * (os.availableParallelism() - 1);
   assert.ok(most - before <= pool + workers, `threads ${before} -> at most ${most}`);
 });
 
