@@ -119,6 +119,10 @@ for mode in with-scripts ignore-scripts; do
   [[ $mode == ignore-scripts ]] && flags+=(--ignore-scripts)
   (cd "$project" && PATH="$poison:$PATH" npm install "${flags[@]}" "$tarball" > "$work/install-$mode.log" 2>&1) ||
     { cat "$work/install-$mode.log"; exit 1; }
+  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$work/install-$mode.log"; then
+    echo "the install script did not run"
+    exit 1
+  fi
   if [[ -f "$work/called" ]]; then
     echo "the install called: $(sort -u "$work/called" | tr '\n' ' ')"
     cat "$work/install-$mode.log"
@@ -133,4 +137,15 @@ for mode in with-scripts ignore-scripts; do
   (cd "$project" && PATH="$poison:$PATH" node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json &&
     PATH="$poison:$PATH" node out/consumer.js)
 done
+echo "== npm install --build-from-source with no build tools: fails and says what is missing"
+project="$work/from-source"
+mkdir -p "$project"
+(cd "$project" && echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json)
+if (cd "$project" && PATH="$poison:$PATH" npm install --no-audit --no-fund --prefer-offline --foreground-scripts \
+  --build-from-source "$tarball" > "$work/install-from-source.log" 2>&1); then
+  echo "a source build without compiler or cmake succeeded?"
+  exit 1
+fi
+grep -A4 'cannot build from source' "$work/install-from-source.log" | sed 's/^npm error //' ||
+  { cat "$work/install-from-source.log"; exit 1; }
 echo "== package check: ok"
