@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The package as users get it (docs/install.md): npm run prebuild && npm pack, then the
+# The package as users get it (docs/install.md): npm run prebuilds && npm pack, then the
 # tarball installed into empty projects on a PATH where compilers, cmake, make and python
 # are shims that fail (and say they were called), with and without --ignore-scripts; used
 # from CommonJS, ESM and a strict TypeScript consumer of the shipped .d.ts; a loss compared
@@ -12,8 +12,8 @@ work=$(mktemp -d /tmp/siglip-package-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [[ "${SIGLIP_SKIP_PREBUILD:-}" != 1 ]]; then
-  echo "== npm run prebuild"
-  npm run prebuild --silent > "$work/prebuild.log" 2>&1 || { tail -40 "$work/prebuild.log"; exit 1; }
+  echo "== npm run prebuilds"
+  npm run prebuilds --silent > "$work/prebuild.log" 2>&1 || { tail -40 "$work/prebuild.log"; exit 1; }
 fi
 echo "== symbol versions of the prebuilds"
 node scripts/check-symbol-versions.js prebuilds
