@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The package as users get it (docs/install.md): npm run prebuild && npm pack, then the
+# The package as users get it (docs/install.md): npm run prebuilds && npm pack, then the
 # tarball installed into empty projects on a PATH where compilers, cmake, make and python
 # are shims that fail (and say they were called), with and without --ignore-scripts; used
 # from CommonJS, ESM and a strict TypeScript consumer of the shipped .d.ts; a loss compared
@@ -12,8 +12,8 @@ work=$(mktemp -d /tmp/siglip-package-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [[ "${SIGLIP_SKIP_PREBUILD:-}" != 1 ]]; then
-  echo "== npm run prebuild"
-  npm run prebuild --silent > "$work/prebuild.log" 2>&1 || { tail -40 "$work/prebuild.log"; exit 1; }
+  echo "== npm run prebuilds"
+  npm run prebuilds --silent > "$work/prebuild.log" 2>&1 || { tail -40 "$work/prebuild.log"; exit 1; }
 fi
 echo "== symbol versions of the prebuilds"
 node scripts/check-symbol-versions.js prebuilds
@@ -119,6 +119,10 @@ for mode in with-scripts ignore-scripts; do
   [[ $mode == ignore-scripts ]] && flags+=(--ignore-scripts)
   (cd "$project" && PATH="$poison:$PATH" npm install "${flags[@]}" "$tarball" > "$work/install-$mode.log" 2>&1) ||
     { cat "$work/install-$mode.log"; exit 1; }
+  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$work/install-$mode.log"; then
+    echo "the install script did not run"
+    exit 1
+  fi
   if [[ -f "$work/called" ]]; then
     echo "the install called: $(sort -u "$work/called" | tr '\n' ' ')"
     cat "$work/install-$mode.log"
@@ -133,4 +137,15 @@ for mode in with-scripts ignore-scripts; do
   (cd "$project" && PATH="$poison:$PATH" node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json &&
     PATH="$poison:$PATH" node out/consumer.js)
 done
+echo "== npm install --build-from-source with no build tools: fails and says what is missing"
+project="$work/from-source"
+mkdir -p "$project"
+(cd "$project" && echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json)
+if (cd "$project" && PATH="$poison:$PATH" npm install --no-audit --no-fund --prefer-offline --foreground-scripts \
+  --build-from-source "$tarball" > "$work/install-from-source.log" 2>&1); then
+  echo "a source build without compiler or cmake succeeded?"
+  exit 1
+fi
+grep -A4 'cannot build from source' "$work/install-from-source.log" | sed 's/^npm error //' ||
+  { cat "$work/install-from-source.log"; exit 1; }
 echo "== package check: ok"

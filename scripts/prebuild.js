@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run prebuild: the binaries that ship in the package (docs/install.md), built in
+// npm run prebuilds: the binaries that ship in the package (docs/install.md), built in
 // build-prebuild/ (so build/ stays the checkout's own build) with SIGLIP_PORTABLE=ON
 // (glibc >= 2.28, static libstdc++) and CUDA on, stripped, into prebuilds/<platform>-<arch>/.
 'use strict';
