@@ -12,6 +12,8 @@ const { scenes: makeScenes } = require('./dataset');
 const { evaluate, train } = require('./train');
 
 const BATCH = 128;
+// `npm start -- --labels`: pairs with the same caption are positives too.
+const CAPTION_LABELS = process.argv.includes('--labels');
 const EXAMPLES = Number(process.env.DEMO_EXAMPLES ?? 256000);
 
 function loadTfjsNode() {
@@ -32,7 +34,8 @@ function main() {
   const scenes = makeScenes(7);
   console.log(
     `shapes dataset: ${scenes.train.length} training scene combinations, ${scenes.heldOut.length} held out; ` +
-      `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}`,
+      `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}` +
+      (CAPTION_LABELS ? '; positives: caption labels' : ''),
   );
   const progress = createProgress(Math.round(EXAMPLES / BATCH), 'train');
   const started = Date.now();
@@ -42,6 +45,7 @@ function main() {
     examples: EXAMPLES,
     tPrime: SIGLIP_DEFAULT_T_PRIME,
     bias: SIGLIP_DEFAULT_BIAS,
+    captionLabels: CAPTION_LABELS,
     onStep: (step, total, loss) => {
       for (let s = step - 9; s <= step; s++) if (s >= 1) progress.step(`loss ${loss.toFixed(3)}`);
     },
@@ -64,6 +68,7 @@ function main() {
   const report = {
     batchSize: BATCH,
     examples: EXAMPLES,
+    captionLabels: CAPTION_LABELS,
     steps,
     seconds,
     finalLoss: history.at(-1).loss,

@@ -7,11 +7,24 @@ const { createDualEncoder } = require('./model');
 
 /**
  * Trains on `scenes.train` for `examples` examples in batches of `batchSize`.
+ * With `captionLabels` the sigmoid loss takes every pair with the same caption
+ * as a positive (positives: 'labels'), not only the diagonal.
  * onStep(step, steps, loss) is called with the loss of every 10th step.
  */
 function train(
   tf,
-  { scenes, loss = 'sigmoid', batchSize, examples, seed = 1, tPrime, bias, learningRate = 2e-3, onStep },
+  {
+    scenes,
+    loss = 'sigmoid',
+    batchSize,
+    examples,
+    seed = 1,
+    tPrime,
+    bias,
+    learningRate = 2e-3,
+    captionLabels = false,
+    onStep,
+  },
 ) {
   const model = createDualEncoder(tf, { tPrime, bias });
   const optimizer = tf.train.adam(learningRate);
@@ -26,8 +39,9 @@ function train(
         tf.tidy(() => {
           const x = model.embedImages(tf.tensor4d(b.images, [batchSize, SIZE, SIZE, 3]));
           const y = model.embedTexts(tf.tensor2d(b.tokens, [batchSize, CAPTION_LENGTH], 'int32'));
+          const labels = { positives: 'labels', xLabels: b.captionIds, yLabels: b.captionIds };
           return loss === 'sigmoid'
-            ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias)
+            ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias, captionLabels ? labels : {})
             : softmaxLoss(x, y, model.scalars.tPrime);
         }),
       wantLoss,

@@ -17,7 +17,10 @@ export {
 } from './options';
 
 /** backendInfo(): the CPU engine and the CUDA device, if any. */
-export type BackendInfo = CpuInfo & { cuda: CudaInfo };
+export type BackendInfo = CpuInfo & {
+  /** Whether the CUDA module loaded and a device can run the pass; if not, why. */
+  cuda: CudaInfo;
+};
 
 /** Argument errors of an async call become a rejected promise, as its callers expect. */
 function rejectingSyncErrors<T>(start: () => Promise<T>): Promise<T> {
@@ -45,8 +48,10 @@ export function siglipLossAndGrads(
 }
 
 /**
- * As siglipLossAndGrads, computed off the event loop. x and y are referenced,
- * not copied: do not write to or transfer them until the promise settles.
+ * As siglipLossAndGrads, computed off the event loop. The call copies x, y and
+ * the labels before it returns, so the caller may reuse, transfer or detach its
+ * buffers at once; arrays over a SharedArrayBuffer (which cannot be detached)
+ * are read in place, without the copy. `options.signal` aborts it.
  */
 export function siglipLossAndGradsAsync(
   x: Float32Array,
@@ -91,7 +96,7 @@ export function softmaxLossAndGrads(
   return nativeAddon(softmaxDevice(options)).softmaxLossAndGrads(x, y, dim, tPrime, options);
 }
 
-/** As softmaxLossAndGrads, off the event loop (x and y are referenced, not copied). */
+/** As softmaxLossAndGrads, off the event loop (inputs copied as in siglipLossAndGradsAsync; abortable). */
 export function softmaxLossAndGradsAsync(
   x: Float32Array,
   y: Float32Array,
