@@ -1,10 +1,13 @@
 // The built-in tile kernels (tile_kernel.h), compiled once per instruction set
 // with that set's vector width and register block (tile_kernels_for_isa.h),
-// and the set this CPU runs. One build serves AVX-512, AVX2 and older CPUs.
+// beside the sigmoid epilogue for the same set, and the set this CPU runs. One build serves
+// AVX-512, AVX2 and older CPUs.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "sigmoid_epilogue.h"
 
 namespace siglip::kernels {
 
@@ -16,11 +19,17 @@ using AccumulateFn = void (*)(float* out, int64_t rows, const Elem* coef, int64_
                               int64_t coefColStride, const Elem* b, int64_t bPanelStride,
                               int64_t bRowStride, int64_t steps, int64_t width);
 
+// sigmoidEpilogue (sigmoid_epilogue.h) compiled for one instruction set.
+using EpilogueFn = void (*)(float* tile, int64_t ld, int64_t rows, int64_t cols,
+                            const int32_t* rowKey, const int32_t* columnKey, bool anyPositive,
+                            const EpilogueParams& params, TileSums& sums);
+
 struct InstructionSet {
   const char* id;                   // its SIGLIP_ISA value
   const char* name;                 // as backendInfo().isa reports it
   AccumulateFn<float> float32;      // fp32 products
   AccumulateFn<uint32_t> bfloat16;  // bf16 pair words, emulated (bfloat16.h)
+  EpilogueFn epilogue;              // the sigmoid epilogue of every tile
 };
 
 // Each tile_kernels_<set>.cc: its set, or nullptr where this build or this

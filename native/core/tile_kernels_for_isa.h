@@ -1,9 +1,11 @@
 // Included once by each tile_kernels_<set>.cc, after its `#pragma GCC target`
 // (so that every inlined template is compiled for that target): the entry
-// points of one instruction set. Internal linkage: each file has its own.
+// points of one instruction set (tile products and the sigmoid epilogue). Internal linkage: each
+// file has its own.
 #pragma once
 
 #include "bfloat16.h"
+#include "sigmoid_epilogue_kernel.h"
 #include "simd.h"
 #include "tile_kernel.h"
 #include "tile_kernels.h"
@@ -39,7 +41,7 @@ struct Entries {
                                                operand, steps, width);
   }
   static InstructionSet named(const char* id, const char* name) {
-    return {id, name, &run<Float32<kLanes>>, &run<bf16::Emulated<kLanes>>};
+    return {id, name, &run<Float32<kLanes>>, &run<bf16::Emulated<kLanes>>, &epilogue::run<kLanes>};
   }
 };
 
