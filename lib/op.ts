@@ -12,6 +12,7 @@ import {
   checkSoftmaxOptionNames,
 } from './options';
 import type { SiglipOptions, SoftmaxOptions } from './options';
+import { siglipLossAndGrads, siglipLossValue } from './raw';
 
 let tfCore: typeof tfjs | undefined;
 
@@ -140,6 +141,18 @@ export function siglipLoss(
   checkOptionNames(options);
   const dim = x.shape[1];
   const scalars = [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')];
+  if (options.world !== undefined) {
+    // Each rank's t' and b gradients are its rows' shares: summed over the
+    // ranks (world.allReduceGradients) they are the global batch's gradients,
+    // as the towers' are, while the loss value is the global loss.
+    return nativeLossOp('siglipLoss', x, y, scalars, {
+      lossOnly: (xs, ys, [tp, b]) => siglipLossValue(xs, ys, dim, tp as number, b as number, options),
+      lossAndGrads: (xs, ys, [tp, b]) => {
+        const r = siglipLossAndGrads(xs, ys, dim, tp as number, b as number, options);
+        return { ...r, scalarGrads: [r.rankDTPrime as number, r.rankDBias as number] };
+      },
+    });
+  }
   const addon = (): NativeAddon => nativeAddon(options.device);
   return nativeLossOp('siglipLoss', x, y, scalars, {
     lossOnly: (xs, ys, [tp, b]) => addon().loss(xs, ys, dim, tp as number, b as number, options),

@@ -1,0 +1,199 @@
+// One rank of the MPI tests (run by mpi.test.ts under mpirun): every case is
+// computed across the ranks and against one process on the concatenated
+// batch; each rank prints one `RESULT <json>` line per case.
+import { siglipLoss, siglipLossAndGrads, siglipLossAndGradsAsync, siglipLossValue } from '../dist/index';
+import type { SiglipOptions } from '../dist/index';
+import { initWorld } from '../dist/mpi';
+import type { World } from '../dist/mpi';
+import { tf, useBackend } from './backends';
+import { relativeError, rng, unitRows } from './reference';
+
+const world: World = initWorld();
+
+function report(name: string, fields: object): void {
+  console.log(`RESULT ${JSON.stringify({ name, rank: world.rank, size: world.size, ...fields })}`);
+}
+
+/** Rows of each rank: `sizes` cycled over the ranks. */
+function split(sizes: number[]): number[] {
+  return Array.from({ length: world.size }, (_, r) => sizes[r % sizes.length] as number);
+}
+
+function rowsOf(data: Float32Array, counts: number[], rank: number, dim: number): Float32Array {
+  const start = counts.slice(0, rank).reduce((a, b) => a + b, 0);
+  return data.slice(start * dim, (start + (counts[rank] as number)) * dim);
+}
+
+function bits(v: number): string {
+  return Buffer.from(new Float64Array([v]).buffer).toString('hex');
+}
+
+interface RawCase {
+  name: string;
+  xRows: number[];
+  yRows: number[];
+  dim: number;
+  tPrime?: number;
+  bias?: number;
+  options?: SiglipOptions;
+  async?: boolean;
+}
+
+async function rawCase(c: RawCase, seed: number): Promise<void> {
+  const xCounts = split(c.xRows);
+  const yCounts = split(c.yRows);
+  const random = rng(seed);
+  const n = xCounts.reduce((a, b) => a + b, 0);
+  const m = yCounts.reduce((a, b) => a + b, 0);
+  const x = unitRows(random, n, c.dim);
+  const y = unitRows(random, m, c.dim);
+  const tPrime = c.tPrime ?? Math.log(10);
+  const bias = c.bias ?? -10;
+  const options = c.options ?? {};
+  const want = siglipLossAndGrads(x, y, c.dim, tPrime, bias, options);
+  const xr = rowsOf(x, xCounts, world.rank, c.dim);
+  const yr = rowsOf(y, yCounts, world.rank, c.dim);
+  const worldOptions = { ...options, world };
+  const got = c.async
+    ? await siglipLossAndGradsAsync(xr, yr, c.dim, tPrime, bias, worldOptions)
+    : siglipLossAndGrads(xr, yr, c.dim, tPrime, bias, worldOptions);
+  const lossOnly = siglipLossValue(xr, yr, c.dim, tPrime, bias, worldOptions);
+  report(c.name, {
+    errors: {
+      loss: relativeError([got.loss], [want.loss]),
+      lossOnly: relativeError([lossOnly], [want.loss]),
+      dx: relativeError(got.dx, rowsOf(want.dx, xCounts, world.rank, c.dim)),
+      dy: relativeError(got.dy, rowsOf(want.dy, yCounts, world.rank, c.dim)),
+      dTPrime: relativeError([got.dTPrime], [want.dTPrime]),
+      dBias: relativeError([got.dBias], [want.dBias]),
+    },
+    bits: [got.loss, got.dTPrime, got.dBias, lossOnly].map(bits).join(' '),
+  });
+}
+
+async function rawSuite(): Promise<void> {
+  const cases: RawCase[] = [
+    { name: 'equal rows', xRows: [40], yRows: [40], dim: 24 },
+    { name: 'unequal rows', xRows: [5, 130, 1, 64], yRows: [5, 130, 1, 64], dim: 17 },
+    { name: 'x and y rows differ', xRows: [30, 7], yRows: [12, 50], dim: 33 },
+    { name: 'offset', xRows: [20, 35], yRows: [20, 35], dim: 16, options: { positiveOffset: 27 } },
+    { name: 'negative offset', xRows: [64], yRows: [64], dim: 16, options: { positiveOffset: -70 } },
+    { name: 'none', xRows: [33, 10], yRows: [33, 10], dim: 19, options: { positives: 'none' } },
+    { name: 'extreme logits', xRows: [50], yRows: [45], dim: 32, tPrime: Math.log(1e3), bias: 50 },
+    { name: 'threads', xRows: [150, 140], yRows: [150, 140], dim: 21, options: { threads: 1 } },
+    { name: 'async', xRows: [70, 20], yRows: [70, 20], dim: 20, async: true },
+  ];
+  for (const [i, c] of cases.entries()) await rawCase(c, 100 + i);
+}
+
+/** rank 1 (or the last rank) passes something that differs; every rank must fail clearly. */
+function errorSuite(): void {
+  const odd = world.size - 1;
+  const random = rng(5);
+  const x = unitRows(random, 8, 4);
+  const y = unitRows(random, 8, 4);
+  const attempt = (name: string, call: () => unknown): void => {
+    let message = '';
+    try {
+      call();
+    } catch (error) {
+      message = `${(error as Error).name}: ${(error as Error).message}`;
+    }
+    // The world still works afterwards.
+    const after = siglipLossAndGrads(x, y, 4, 0, 0, { world }).loss;
+    report(name, { message, after: Number.isFinite(after) });
+  };
+  const mine = world.rank === odd;
+  attempt('dim', () =>
+    mine ? siglipLossAndGrads(x, y, 2, 0, 0, { world }) : siglipLossAndGrads(x, y, 4, 0, 0, { world }),
+  );
+  attempt('bias', () => siglipLossAndGrads(x, y, 4, 0, mine ? 1 : 0, { world }));
+  attempt('positives', () =>
+    siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? { positives: 'none' as const } : {}) }),
+  );
+  attempt('precision', () =>
+    siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? { precision: 'bf16' as const } : {}) }),
+  );
+  attempt('unknown option', () =>
+    siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? ({ bogus: 1 } as object) : {}) }),
+  );
+  attempt('x not a Float32Array', () =>
+    siglipLossAndGrads(mine ? (new Float64Array(32) as unknown as Float32Array) : x, y, 4, 0, 0, { world }),
+  );
+  attempt('loss alone against loss and gradients', () =>
+    mine ? siglipLossValue(x, y, 4, 0, 0, { world }) : siglipLossAndGrads(x, y, 4, 0, 0, { world }),
+  );
+}
+
+/**
+ * A data-parallel training step on linear towers: tf.variableGrads of siglipLoss(..., { world })
+ * then allReduceGradients, against tf.variableGrads on the global batch in one process.
+ */
+async function trainSuite(): Promise<void> {
+  await useBackend('cpu');
+  const features = 12;
+  const dim = 8;
+  const counts = split([6, 11, 3]);
+  const n = counts.reduce((a, b) => a + b, 0);
+  const random = rng(42);
+  const images = unitRows(random, n, features);
+  const texts = unitRows(random, n, features);
+  // Rank-dependent values, then rank 0's for all: what broadcastVariables is for.
+  const seeded = rng(7 + world.rank);
+  const variable = (shape: number[], name: string): tf.Variable =>
+    tf.variable(
+      tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => seeded() - 0.5), shape),
+      true,
+      name,
+    );
+  const vars = {
+    imageTower: variable([features, dim], 'imageTower'),
+    textTower: variable([features, dim], 'textTower'),
+    tPrime: tf.variable(tf.scalar(Math.log(10) + world.rank), true, 'tPrime'),
+    bias: tf.variable(tf.scalar(-10 + world.rank), true, 'bias'),
+  };
+  world.broadcastVariables(vars);
+  const embed = (data: Float32Array, rows: number, tower: tf.Variable) => {
+    const v = tf.matMul(tf.tensor2d(data, [rows, features]), tower);
+    return tf.div(v, tf.norm(v, 'euclidean', 1, true)) as tf.Tensor2D;
+  };
+  const loss = (xData: Float32Array, yData: Float32Array, rows: number, options: SiglipOptions) => () =>
+    siglipLoss(
+      embed(xData, rows, vars.imageTower),
+      embed(yData, rows, vars.textTower),
+      vars.tPrime,
+      vars.bias,
+      options,
+    );
+  const local = tf.variableGrads(
+    loss(rowsOf(images, counts, world.rank, features), rowsOf(texts, counts, world.rank, features), counts[world.rank] as number, { world }),
+  );
+  const summed = world.allReduceGradients(local.grads);
+  const single = tf.variableGrads(loss(images, texts, n, {}));
+  const errors: Record<string, number> = { loss: relativeError(local.value.dataSync(), single.value.dataSync()) };
+  for (const name of Object.keys(single.grads)) {
+    errors[name] = relativeError(summed[name]!.dataSync(), single.grads[name]!.dataSync());
+  }
+  const listSum = world.allReduceGradients([tf.scalar(world.rank + 1)]);
+  const checksum = Object.values(vars)
+    .map((v) => Array.from(v.dataSync()).join(','))
+    .join(';');
+  report('training step', {
+    errors,
+    listSum: listSum[0]!.dataSync()[0],
+    bits: `${checksum} ${Array.from(summed.tPrime!.dataSync()).join(',')}`,
+  });
+}
+
+async function main(): Promise<void> {
+  const suites = (process.argv[2] ?? 'raw').split(',');
+  if (suites.includes('raw')) await rawSuite();
+  if (suites.includes('errors') && world.size > 1) errorSuite();
+  if (suites.includes('train')) await trainSuite();
+  world.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
