@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { initWorld } from '../dist/mpi';
 import type { World } from '../dist/mpi';
-import { tf, useBackend } from './backends';
+import { tf, tfjsNode, useBackend } from './backends';
 import { referenceLoss, relativeError, rng, unitRows } from './reference';
 
 const world: World = initWorld();
@@ -188,6 +188,28 @@ async function trainSuite(): Promise<void> {
     listSum: listSum[0]!.dataSync()[0],
     bits: createHash('sha256').update(`${checksum} ${summed.tPrime!.dataSync()[0]}`).digest('hex'),
   });
+  tf.dispose([Object.values(vars), local.grads, local.value, summed, single.grads, single.value, listSum]);
+}
+
+/** The demo's first steps, data-parallel, against the same global batches in one process. */
+async function demoSuite(): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { train } = require('../demo/train') as {
+    train(tf: unknown, options: object): { model: { dispose(): void }; history: { loss: number }[] };
+  };
+  const { scenes } = require('../demo/dataset') as { scenes(seed: number): unknown };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  await useBackend('tensorflow');
+  const options = { scenes: scenes(7), batchSize: 32, examples: 32 * 4, seed: 5, initSeed: 11, lossEvery: 1 };
+  const distributed = train(tfjsNode, { ...options, world });
+  distributed.model.dispose(); // its variables' names are reused below
+  const single = train(tfjsNode, options);
+  const errors: Record<string, number> = {};
+  single.history.forEach((h, i) => {
+    errors[`step ${i + 1}`] = relativeError([distributed.history[i]!.loss], [h.loss]);
+  });
+  single.model.dispose();
+  report('demo steps', { errors, bits: distributed.history.map((h) => h.loss).join(',') });
 }
 
 async function main(): Promise<void> {
@@ -195,6 +217,7 @@ async function main(): Promise<void> {
   if (suites.includes('raw')) await rawSuite();
   if (suites.includes('errors') && world.size > 1) errorSuite();
   if (suites.includes('train')) await trainSuite();
+  if (suites.includes('demo')) await demoSuite();
   world.close();
 }
 

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 
 const TOLERANCE = 1e-5;
+// The demo's losses after a few Adam steps of float32 tfjs (summation orders differ).
+const DEMO_TOLERANCE = 1e-4;
 const WORKER = path.join(__dirname, 'mpi-worker.js');
 const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const skip = hasMpirun ? false : 'no mpirun on this machine (install Open MPI: openmpi-bin libopenmpi-dev)';
@@ -55,8 +57,9 @@ function checkAccurate(results: Result[], ranks: number): void {
     if (group[0]!.errors === undefined) continue;
     assert.equal(group.length, ranks, `${name}: one result per rank`);
     for (const r of group) {
+      const tolerance = name === 'demo steps' ? DEMO_TOLERANCE : TOLERANCE;
       for (const [what, err] of Object.entries(r.errors!)) {
-        assert.ok(err <= TOLERANCE, `W=${ranks} ${name} rank ${r.rank}: ${what} relative error ${err}`);
+        assert.ok(err <= tolerance, `W=${ranks} ${name} rank ${r.rank}: ${what} relative error ${err}`);
       }
     }
     // The global scalars (and, in training, the summed gradients and weights) are bit-identical.
@@ -67,7 +70,7 @@ function checkAccurate(results: Result[], ranks: number): void {
 describe('siglip-loss/mpi: the ring across ranks matches one process', { skip }, () => {
   const runs: [number, string, string][] = [
     [1, 'vader', 'raw'],
-    [2, 'vader', 'raw,errors,train'],
+    [2, 'vader', 'raw,errors,train,demo'],
     [3, 'vader', 'raw,train'],
     [4, 'vader', 'raw,errors'],
     [2, 'tcp', 'raw'],
