@@ -83,10 +83,14 @@ function rank(mode) {
 
 function launch(ranks, transport, mode) {
   const args = ['--timeout', '900', '--oversubscribe', ...TRANSPORTS[transport], '-np', String(ranks)];
-  const run = spawnSync('mpirun', [...args, process.execPath, __filename, '--rank', mode, ...(QUICK ? ['--quick'] : [])], {
-    encoding: 'utf8',
-    env: { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', ...process.env },
-  });
+  const run = spawnSync(
+    'mpirun',
+    [...args, process.execPath, __filename, '--rank', mode, ...(QUICK ? ['--quick'] : [])],
+    {
+      encoding: 'utf8',
+      env: { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', ...process.env },
+    },
+  );
   if (run.status !== 0) throw new Error(`mpirun ${args.join(' ')} failed:\n${run.stdout}\n${run.stderr}`);
   return run.stdout
     .split('\n')
@@ -103,15 +107,25 @@ function main() {
   const { lineChart } = require('./lib/svg-chart');
   const MiB = 2 ** 20;
   const machine = { ...machineInfo(backendInfo()), shared: 'shared with other tenants: times are noisy' };
-  console.log(`${machine.cpu}, ${machine.cores} cores (shared machine); D = ${DIM}, fwd+bwd, one thread per rank`);
+  console.log(
+    `${machine.cpu}, ${machine.cores} cores (shared machine); D = ${DIM}, fwd+bwd, one thread per rank`,
+  );
 
   const memory = [];
   for (const ranks of [1, 2, 4]) {
     const ranksOut = launch(ranks, 'vader', 'memory');
     const peak = Math.max(...ranksOut.map((r) => r.peakRssBytes));
-    memory.push({ ranks, rowsPerRank: MEMORY_ROWS, globalRows: ranks * MEMORY_ROWS, perRank: ranksOut, maxPeakRssBytes: peak });
-    console.log(`memory W=${ranks} (B = ${MEMORY_ROWS} per rank, N = ${ranks * MEMORY_ROWS}): peak RSS per rank ` +
-      ranksOut.map((r) => `${(r.peakRssBytes / MiB).toFixed(0)} MiB`).join(', '));
+    memory.push({
+      ranks,
+      rowsPerRank: MEMORY_ROWS,
+      globalRows: ranks * MEMORY_ROWS,
+      perRank: ranksOut,
+      maxPeakRssBytes: peak,
+    });
+    console.log(
+      `memory W=${ranks} (B = ${MEMORY_ROWS} per rank, N = ${ranks * MEMORY_ROWS}): peak RSS per rank ` +
+        ranksOut.map((r) => `${(r.peakRssBytes / MiB).toFixed(0)} MiB`).join(', '),
+    );
   }
 
   const efficiency = [];
@@ -146,7 +160,10 @@ function main() {
   const dir = path.join(__dirname, 'results');
   const suffix = QUICK ? '-quick' : '';
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `mpi${suffix}.json`), JSON.stringify({ machine, memory, efficiency }, null, 1) + '\n');
+  fs.writeFileSync(
+    path.join(dir, `mpi${suffix}.json`),
+    JSON.stringify({ machine, memory, efficiency }, null, 1) + '\n',
+  );
   fs.writeFileSync(
     path.join(dir, `mpi-memory${suffix}.svg`),
     lineChart({
@@ -155,7 +172,11 @@ function main() {
       yLabel: 'peak RSS per rank (MiB)',
       series: [
         { name: 'max over ranks', points: memory.map((m) => [m.ranks, m.maxPeakRssBytes / MiB]) },
-        { name: 'inputs + grads', dashed: true, points: memory.map((m) => [m.ranks, (4 * MEMORY_ROWS * DIM * 4) / MiB]) },
+        {
+          name: 'inputs + grads',
+          dashed: true,
+          points: memory.map((m) => [m.ranks, (4 * MEMORY_ROWS * DIM * 4) / MiB]),
+        },
       ],
       formatY: (v) => v.toFixed(0),
     }),

@@ -39,7 +39,9 @@ function main({ world } = {}) {
       `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}` +
       (world === undefined ? '' : `; data-parallel on ${world.size} MPI ranks of ${BATCH / world.size} rows`),
   );
-  const progress = reporting ? createProgress(Math.round(EXAMPLES / BATCH), 'train') : { step() {}, finish() {} };
+  const progress = reporting
+    ? createProgress(Math.round(EXAMPLES / BATCH), 'train')
+    : { step() {}, finish() {} };
   const started = Date.now();
   const { model, history, steps } = train(tf, {
     scenes,

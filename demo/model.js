@@ -14,7 +14,13 @@ function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10, initSeed } =
     layer += 1;
     if (initSeed === undefined) return {};
     return kind === 'embedding'
-      ? { embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: initSeed + layer }) }
+      ? {
+          embeddingsInitializer: tf.initializers.randomUniform({
+            minval: -0.05,
+            maxval: 0.05,
+            seed: initSeed + layer,
+          }),
+        }
       : { kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + layer }) };
   };
   const image = tf.sequential({

@@ -6,7 +6,9 @@
 const { spawnSync } = require('node:child_process');
 
 const RANKS = Number(process.env.DEMO_RANKS ?? 2);
-const launchedByMpi = ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_RANK'].some((v) => process.env[v] !== undefined);
+const launchedByMpi = ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_RANK'].some(
+  (v) => process.env[v] !== undefined,
+);
 
 if (!launchedByMpi) {
   const args = ['--oversubscribe', '-np', String(RANKS), process.execPath, __filename];
@@ -16,7 +18,9 @@ if (!launchedByMpi) {
     env: { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', ...process.env },
   });
   if (run.error) {
-    console.error(`cannot run mpirun (${run.error.message}): install an MPI, e.g. Open MPI (openmpi-bin libopenmpi-dev)`);
+    console.error(
+      `cannot run mpirun (${run.error.message}): install an MPI, e.g. Open MPI (openmpi-bin libopenmpi-dev)`,
+    );
   }
   process.exit(run.status ?? 1);
 }

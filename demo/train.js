@@ -8,7 +8,8 @@ const { createDualEncoder } = require('./model');
 /** This rank's rows of a global batch: an equal share of it per rank, in rank order. */
 function rowsOfRank(b, batchSize, world) {
   if (world === undefined) return { images: b.images, tokens: b.tokens, rows: batchSize };
-  if (batchSize % world.size !== 0) throw new RangeError(`batch ${batchSize} is not a multiple of ${world.size} ranks`);
+  if (batchSize % world.size !== 0)
+    throw new RangeError(`batch ${batchSize} is not a multiple of ${world.size} ranks`);
   const rows = batchSize / world.size;
   const first = world.rank * rows;
   return {
@@ -60,7 +61,10 @@ function train(
           ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias)
           : softmaxLoss(x, y, model.scalars.tPrime);
       });
-    const cost = world === undefined ? optimizer.minimize(lossOfBatch, wantLoss) : dataParallelStep(tf, optimizer, world, lossOfBatch);
+    const cost =
+      world === undefined
+        ? optimizer.minimize(lossOfBatch, wantLoss)
+        : dataParallelStep(tf, optimizer, world, lossOfBatch);
     if (cost && !wantLoss) cost.dispose();
     if (cost && wantLoss) {
       const value = cost.dataSync()[0];

@@ -123,7 +123,8 @@ class MpiWorld implements World {
       throw new TypeError('grads must be a NamedTensorMap or an array of tf.Tensor');
     }
     const names = Array.isArray(grads) ? undefined : Object.keys(grads);
-    const tensors: unknown[] = Array.isArray(grads) ? grads : names!.map((n) => grads[n]);
+    const tensors: unknown[] =
+      names === undefined ? (grads as Tensor[]) : names.map((n) => (grads as NamedTensorMap)[n]);
     checkTensors(tensors, 'grads');
     const summed = addon.allReduceSum(pack(tensors));
     const core = tf();

@@ -147,7 +147,10 @@ async function trainSuite(): Promise<void> {
   const seeded = rng(7 + world.rank);
   const variable = (shape: number[], name: string): tf.Variable =>
     tf.variable(
-      tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => seeded() - 0.5), shape),
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => seeded() - 0.5),
+        shape,
+      ),
       true,
       name,
     );
@@ -171,11 +174,18 @@ async function trainSuite(): Promise<void> {
       options,
     );
   const local = tf.variableGrads(
-    loss(rowsOf(images, counts, world.rank, features), rowsOf(texts, counts, world.rank, features), counts[world.rank] as number, { world }),
+    loss(
+      rowsOf(images, counts, world.rank, features),
+      rowsOf(texts, counts, world.rank, features),
+      counts[world.rank] as number,
+      { world },
+    ),
   );
   const summed = world.allReduceGradients(local.grads);
   const single = tf.variableGrads(loss(images, texts, n, {}));
-  const errors: Record<string, number> = { loss: relativeError(local.value.dataSync(), single.value.dataSync()) };
+  const errors: Record<string, number> = {
+    loss: relativeError(local.value.dataSync(), single.value.dataSync()),
+  };
   for (const name of Object.keys(single.grads)) {
     errors[name] = relativeError(summed[name]!.dataSync(), single.grads[name]!.dataSync());
   }

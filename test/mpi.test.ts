@@ -32,8 +32,14 @@ interface Result {
 function launch(ranks: number, transport: string, suites: string): Result[] {
   const run = spawnSync(
     'mpirun',
-    ['--timeout', '120', '--oversubscribe', ...(TRANSPORTS[transport] as string[]), '-np', String(ranks)]
-      .concat(['node', WORKER, suites]),
+    [
+      '--timeout',
+      '120',
+      '--oversubscribe',
+      ...(TRANSPORTS[transport] as string[]),
+      '-np',
+      String(ranks),
+    ].concat(['node', WORKER, suites]),
     {
       encoding: 'utf8',
       env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
@@ -63,7 +69,11 @@ function checkAccurate(results: Result[], ranks: number): void {
       }
     }
     // The global scalars (and, in training, the summed gradients and weights) are bit-identical.
-    assert.equal(new Set(group.map((r) => r.bits)).size, 1, `${name}: ranks differ: ${group.map((r) => r.bits)}`);
+    assert.equal(
+      new Set(group.map((r) => r.bits)).size,
+      1,
+      `${name}: ranks differ: ${group.map((r) => r.bits)}`,
+    );
   }
 }
 

@@ -32,8 +32,8 @@ BlockSums cudaBlock(const LossInputs& in, bool bf16, float* dx, float* dyBlock) 
   // The CUDA pass overwrites dX: the block's goes to a scratch block first.
   std::vector<float> blockDx(dx != nullptr ? static_cast<size_t>(in.n * in.dim) : 0);
   SiglipCudaScalars out{};
-  const int status = siglip_cuda_run_host(&p, in.x, in.y, dx != nullptr ? blockDx.data() : nullptr,
-                                          dyBlock, &out);
+  const int status =
+      siglip_cuda_run_host(&p, in.x, in.y, dx != nullptr ? blockDx.data() : nullptr, dyBlock, &out);
   if (status != 0) throw std::runtime_error(siglip_cuda_last_error());
   // It normalizes by its own n: rescale to the global N.
   const double share = static_cast<double>(in.n) / in.normalizer;

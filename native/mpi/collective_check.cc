@@ -31,8 +31,7 @@ std::string difference(const CallSignature& a, const CallSignature& root, int ra
   if (a.call != root.call)
     return "options.world: " + r + " computes " + kCalls[a.call] + " but rank 0 " +
            kCalls[root.call] + " (every rank must make the same call)";
-  if (a.dim != root.dim)
-    return describe("dim", std::to_string(a.dim), std::to_string(root.dim));
+  if (a.dim != root.dim) return describe("dim", std::to_string(a.dim), std::to_string(root.dim));
   if (std::memcmp(&a.tPrime, &root.tPrime, sizeof(double)) != 0)
     return describe("tPrime", number(a.tPrime), number(root.tPrime));
   if (std::memcmp(&a.bias, &root.bias, sizeof(double)) != 0)
@@ -61,8 +60,8 @@ RingLayout checkCollectively(MPI_Comm comm, const CallSignature& mine, bool* own
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   std::vector<CallSignature> all(static_cast<size_t>(size));
-  MPI_Allgather(&mine, sizeof(CallSignature), MPI_BYTE, all.data(), sizeof(CallSignature),
-                MPI_BYTE, comm);
+  MPI_Allgather(&mine, sizeof(CallSignature), MPI_BYTE, all.data(), sizeof(CallSignature), MPI_BYTE,
+                comm);
   *ownError = false;
   for (int r = 0; r < size; ++r) {
     if (all[r].status == CallSignature::kOk) continue;
@@ -70,9 +69,9 @@ RingLayout checkCollectively(MPI_Comm comm, const CallSignature& mine, bool* own
       *ownError = true;
       throw WorldArgumentError(static_cast<CallSignature::Status>(mine.status), mine.message);
     }
-    throw WorldArgumentError(CallSignature::kError, "options.world: rank " + std::to_string(r) +
-                                                        "'s arguments are invalid: " +
-                                                        all[r].message);
+    throw WorldArgumentError(
+        CallSignature::kError,
+        "options.world: rank " + std::to_string(r) + "'s arguments are invalid: " + all[r].message);
   }
   for (int r = 1; r < size; ++r) {
     const std::string why = difference(all[r], all[0], r);

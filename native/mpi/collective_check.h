@@ -18,7 +18,7 @@ namespace siglip::mpi {
 // gathered as such (the ranks run the same build).
 struct CallSignature {
   enum Status : int32_t { kOk = 0, kTypeError = 1, kRangeError = 2, kError = 3 };
-  int32_t status = kOk;   // this rank's own arguments
+  int32_t status = kOk;    // this rank's own arguments
   char message[256] = {};  // why not, when not kOk
   int32_t call = 0;        // which entry point (loss only, loss and gradients)
   int32_t positives = 0;   // PositivePairs::Kind

@@ -30,7 +30,7 @@ struct World {
   bool initialized = false;
   bool finalized = false;
   int rank = 0, size = 1;
-  MPI_Comm ring = MPI_COMM_NULL;   // the loss calls (any thread, in ticket order)
+  MPI_Comm ring = MPI_COMM_NULL;     // the loss calls (any thread, in ticket order)
   MPI_Comm tensors = MPI_COMM_NULL;  // gradients and weights (the JS thread)
   CallOrder order;
 };
@@ -42,7 +42,8 @@ World& world() {
 
 void requireOpen(Napi::Env env) {
   if (!world().initialized || world().finalized)
-    throw Napi::Error::New(env, world().finalized ? "the MPI world is closed" : "initWorld() first");
+    throw Napi::Error::New(env,
+                           world().finalized ? "the MPI world is closed" : "initWorld() first");
 }
 
 void finalizeWorld() {
@@ -70,7 +71,8 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
       MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
     if (provided < MPI_THREAD_MULTIPLE) {
       if (!already) MPI_Finalize();
-      throw Napi::Error::New(env, "this MPI does not grant MPI_THREAD_MULTIPLE, which siglip-loss/mpi needs");
+      throw Napi::Error::New(
+          env, "this MPI does not grant MPI_THREAD_MULTIPLE, which siglip-loss/mpi needs");
     }
     MPI_Comm_dup(MPI_COMM_WORLD, &w.ring);
     MPI_Comm_dup(MPI_COMM_WORLD, &w.tensors);
@@ -189,9 +191,8 @@ RingResult runCall(const PreparedCall& call, float* dx, float* dy) {
   rank.positives = in.positives.kind;
   rank.positiveOffset = in.positives.offset;
   RunOptions options = call.request.options;
-  options.precision = call.request.precision == RequestedPrecision::kBFloat16
-                          ? Precision::kBFloat16
-                          : Precision::kFloat32;
+  options.precision = call.request.precision == RequestedPrecision::kBFloat16 ? Precision::kBFloat16
+                                                                              : Precision::kFloat32;
   const bool bf16 = call.request.precision == RequestedPrecision::kBFloat16;
   const BlockFn block = call.device == BlockDevice::kCuda
                             ? BlockFn([bf16](const LossInputs& b, float* bdx, float* bdy) {
@@ -352,9 +353,9 @@ void checkSameLength(Napi::Env env, size_t length, const char* what) {
   MPI_Allgather(&mine, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, world().tensors);
   for (int r = 1; r < world().size; ++r)
     if (all[r] != all[0])
-      throw Napi::RangeError::New(env, std::string(what) + ": rank " + std::to_string(r) +
-                                           " has " + std::to_string(all[r]) +
-                                           " values but rank 0 has " + std::to_string(all[0]));
+      throw Napi::RangeError::New(env, std::string(what) + ": rank " + std::to_string(r) + " has " +
+                                           std::to_string(all[r]) + " values but rank 0 has " +
+                                           std::to_string(all[0]));
   if (mine > INT32_MAX)
     throw Napi::RangeError::New(env, std::string(what) + ": more than 2^31 - 1 values");
 }

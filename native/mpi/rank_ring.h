@@ -28,8 +28,8 @@ using BlockFn = std::function<BlockSums(const LossInputs&, float* dx, float* dyB
 
 // This rank's part of the call.
 struct RankInputs {
-  const float* x = nullptr;  // [rows[rank] x dim]
-  const float* y = nullptr;  // [columns[rank] x dim]
+  const float* x = nullptr;          // [rows[rank] x dim]
+  const float* y = nullptr;          // [columns[rank] x dim]
   const int32_t* xLabels = nullptr;  // labels kind only
   const int32_t* yLabels = nullptr;
   int64_t dim = 0;
