@@ -20,20 +20,24 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Waits for the transfers by testing them with short sleeps rather than in
+// MPI_Waitall, which spins a core at 100 %: on a shared or oversubscribed node
+// that core is taken from a rank still computing its block.
+void waitSleeping(std::vector<MPI_Request>& requests, const std::atomic<bool>* stop = nullptr) {
+  int complete = requests.empty() ? 1 : 0;
+  while (!complete && (stop == nullptr || !stop->load(std::memory_order_relaxed))) {
+    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete, MPI_STATUSES_IGNORE);
+    if (!complete) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
 // Open MPI moves a large message only while some thread is inside an MPI call,
 // so a helper thread keeps testing the transfers in flight while the block is
 // computed: that is what hides them behind the compute.
 template <typename Compute>
 void computeWhileProgressing(std::vector<MPI_Request>& inFlight, Compute&& compute) {
   std::atomic<bool> done{false};
-  std::thread progress([&] {
-    int complete = inFlight.empty() ? 1 : 0;
-    while (!complete && !done.load(std::memory_order_relaxed)) {
-      MPI_Testall(static_cast<int>(inFlight.size()), inFlight.data(), &complete,
-                  MPI_STATUSES_IGNORE);
-      if (!complete) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  });
+  std::thread progress([&] { waitSleeping(inFlight, &done); });
   try {
     compute();
   } catch (...) {
@@ -43,7 +47,7 @@ void computeWhileProgressing(std::vector<MPI_Request>& inFlight, Compute&& compu
   }
   done = true;
   progress.join();
-  MPI_Waitall(static_cast<int>(inFlight.size()), inFlight.data(), MPI_STATUSES_IGNORE);
+  waitSleeping(inFlight);
   inFlight.clear();
 }
 
@@ -184,8 +188,8 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       yLabels = labelsNext;
     }
   }
-  MPI_Request last[2] = {accumulatorSend, accumulatorReceive};
-  MPI_Waitall(2, last, MPI_STATUSES_IGNORE);
+  std::vector<MPI_Request> last = {accumulatorSend, accumulatorReceive};
+  waitSleeping(last);
 
   // The global sums: every rank's doubles, added in rank order on every rank,
   // so they are bit-identical everywhere.
