@@ -30,6 +30,7 @@ type WorldCall<R> = (
 interface MpiAddon {
   init(): { rank: number; size: number; library: string };
   finalize(): void;
+  abort(code: number): void;
   lossAndGrads: WorldCall<SiglipLossAndGrads & { ring: RingStats }>;
   lossAndGradsAsync: WorldCall<Promise<SiglipLossAndGrads & { ring: RingStats }>>;
   loss: WorldCall<{ loss: number; ring: RingStats }>;
@@ -158,6 +159,24 @@ class MpiWorld implements World {
     }
   }
 
+  /**
+   * At exit: finalize, or, when the process fails (or a call is still in flight), end the whole
+   * job with MPI_Abort; MPI_Finalize would wait for the other ranks, which wait for this one.
+   */
+  exit(code: number): void {
+    if (this.closed) return;
+    if (code === 0) {
+      try {
+        this.close();
+        return;
+      } catch {
+        // a call still in flight: abort below
+      }
+    }
+    console.error(`siglip-loss/mpi: rank ${this.rank} exits with code ${code}; aborting the MPI job`);
+    this.addon.abort(code === 0 ? 1 : code);
+  }
+
   close(): void {
     if (this.closed) return;
     this.addon.finalize();
@@ -175,7 +194,7 @@ export function initWorld(): World {
   if (theWorld === undefined) {
     theWorld = new MpiWorld(loadAddon());
     const world = theWorld;
-    process.once('exit', () => world.close());
+    process.once('exit', (code) => world.exit(code));
   }
   return theWorld;
 }

@@ -222,8 +222,16 @@ async function demoSuite(): Promise<void> {
   report('demo steps', { errors, bits: distributed.history.map((h) => h.loss).join(',') });
 }
 
+/** The last rank fails while the others wait in a call: the job must end, not hang. */
+function dieSuite(): void {
+  if (world.rank === world.size - 1) throw new Error('this rank fails on purpose');
+  const x = new Float32Array(8).fill(0.5);
+  siglipLossAndGrads(x, x, 4, 0, 0, { world });
+}
+
 async function main(): Promise<void> {
   const suites = (process.argv[2] ?? 'raw').split(',');
+  if (suites.includes('die')) dieSuite();
   if (suites.includes('raw')) await rawSuite();
   if (suites.includes('errors') && world.size > 1) errorSuite();
   if (suites.includes('train')) await trainSuite();

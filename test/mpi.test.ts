@@ -29,12 +29,12 @@ interface Result {
   listSum?: number;
 }
 
-function launch(ranks: number, transport: string, suites: string): Result[] {
-  const run = spawnSync(
+function mpirun(ranks: number, transport: string, suites: string, timeout = 120) {
+  return spawnSync(
     'mpirun',
     [
       '--timeout',
-      '120',
+      String(timeout),
       '--oversubscribe',
       ...(TRANSPORTS[transport] as string[]),
       '-np',
@@ -45,6 +45,10 @@ function launch(ranks: number, transport: string, suites: string): Result[] {
       env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
     },
   );
+}
+
+function launch(ranks: number, transport: string, suites: string): Result[] {
+  const run = mpirun(ranks, transport, suites);
   assert.equal(run.status, 0, `mpirun failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
   return run.stdout
     .split('\n')
@@ -100,6 +104,17 @@ describe('siglip-loss/mpi: the ring across ranks matches one process', { skip },
       if (suites.includes('errors')) checkMismatches(results, ranks);
     });
   }
+});
+
+describe('siglip-loss/mpi: a failing rank', { skip }, () => {
+  test('a rank that throws while the others wait in a call ends the job (MPI_Abort), no hang', () => {
+    const started = Date.now();
+    const run = mpirun(3, 'vader', 'die', 60);
+    const seconds = (Date.now() - started) / 1000;
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /rank 2 exits with code 1; aborting the MPI job/);
+    assert.ok(seconds < 30, `took ${seconds} s (the mpirun timeout is 60 s)`);
+  });
 });
 
 /** Every rank fails with an error naming the odd rank and the argument; the world works after. */

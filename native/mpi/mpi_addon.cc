@@ -98,6 +98,14 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// A rank that exits with an error ends the job: MPI_Finalize would wait for
+// ranks that are waiting for this one.
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  const int code = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
+  if (world().initialized && !world().finalized) MPI_Abort(MPI_COMM_WORLD, code == 0 ? 1 : code);
+  return info.Env().Undefined();
+}
+
 enum Call : int32_t { kLossOnly = 0, kLossAndGrads = 1 };
 
 // One rank's call, read and checked locally; its own failure (if any) is kept
@@ -392,6 +400,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("finalize", Napi::Function::New(env, Finalize, "finalize"));
+  exports.Set("abort", Napi::Function::New(env, Abort, "abort"));
   exports.Set("lossAndGrads", Napi::Function::New(env, LossAndGrads, "lossAndGrads"));
   exports.Set("lossAndGradsAsync",
               Napi::Function::New(env, LossAndGradsAsync, "lossAndGradsAsync"));
