@@ -1,4 +1,4 @@
-export { siglipLoss, softmaxLoss } from './op';
+export { siglipLoss, softmaxLoss, type SiglipOpOptions } from './op';
 export {
   backendInfo,
   siglipLossAndGrads,

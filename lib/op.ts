@@ -1,6 +1,6 @@
 // siglipLoss and softmaxLoss as differentiable tfjs ops over the native passes.
 import type * as tfjs from '@tensorflow/tfjs-core';
-import type { GradSaveFunc, Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { GradSaveFunc, Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 
 import { nativeAddon, softmaxDevice } from './native';
 import type { NativeAddon } from './native';
@@ -125,20 +125,51 @@ function nativeLossOp(name: string, x: Tensor2D, y: Tensor2D, scalars: Tensor[],
   return op(x, y, ...scalars) as Scalar;
 }
 
+/** The op's options: those of the raw API, with labels also as int32 tensors. */
+export interface SiglipOpOptions extends Omit<SiglipOptions, 'xLabels' | 'yLabels'> {
+  /** With positives: 'labels': an Int32Array or an int32 Tensor1D of N labels (no gradient). */
+  xLabels?: Int32Array | Tensor1D;
+  /** With positives: 'labels': an Int32Array or an int32 Tensor1D of M labels (no gradient). */
+  yLabels?: Int32Array | Tensor1D;
+}
+
+/** Labels given as a tensor become the Int32Array the native pass reads. */
+function labelData(value: Int32Array | Tensor1D | undefined, name: string): Int32Array | undefined {
+  if (value === undefined || !isTensor(value)) return value;
+  if (value.isDisposed) throw new TypeError(`${name} is disposed`);
+  if (value.rank !== 1 || value.dtype !== 'int32') {
+    throw new TypeError(
+      `${name} must be an Int32Array or an int32 Tensor1D, got ${value.dtype} [${value.shape.join(', ')}]`,
+    );
+  }
+  return value.dataSync() as Int32Array;
+}
+
+function nativeOptions(options: SiglipOpOptions): SiglipOptions {
+  if (options.xLabels === undefined && options.yLabels === undefined) return options as SiglipOptions;
+  return {
+    ...options,
+    xLabels: labelData(options.xLabels, 'options.xLabels'),
+    yLabels: labelData(options.yLabels, 'options.yLabels'),
+  } as SiglipOptions;
+}
+
 /**
  * The SigLIP pairwise sigmoid loss of image embeddings x [N, D] and text
  * embeddings y [M, D]: (1/N) sum_ij softplus(-z_ij (exp(t') x_i.y_j + b)).
- * Differentiable with respect to x, y, tPrime and bias.
+ * Differentiable with respect to x, y, tPrime and bias. With positives: 'labels',
+ * any pair whose labels match is a positive (SiglipOpOptions).
  */
 export function siglipLoss(
   x: Tensor2D,
   y: Tensor2D,
   tPrime: Scalar | number = SIGLIP_DEFAULT_T_PRIME,
   bias: Scalar | number = SIGLIP_DEFAULT_BIAS,
-  options: SiglipOptions = {},
+  opOptions: SiglipOpOptions = {},
 ): Scalar {
   checkPair(x, y);
-  checkOptionNames(options);
+  checkOptionNames(opOptions);
+  const options = nativeOptions(opOptions);
   const dim = x.shape[1];
   const scalars = [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')];
   if (options.world !== undefined) {

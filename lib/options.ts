@@ -1,7 +1,7 @@
 import type { World } from './world';
 
 /** Which (row, column) pairs are positives. */
-export type PositivesKind = 'diagonal' | 'none';
+export type PositivesKind = 'diagonal' | 'none' | 'labels';
 /** Where the pass runs. 'auto': CUDA when a device is present, else the CPU. */
 export type Device = 'cpu' | 'cuda' | 'auto';
 /**
@@ -14,9 +14,25 @@ export interface SiglipOptions {
   /**
    * 'diagonal' (default): row i's positive is column i + positiveOffset when that
    * column exists, else row i has none. 'none': every pair is a negative (a chunk
-   * of another device's texts).
+   * of another device's texts). 'labels': pair (i, j) is positive iff
+   * `xLabels[i] >= 0 && xLabels[i] === yLabels[j]` — any number of positives per
+   * row (duplicate captions, several images of one class); a negative label
+   * matches nothing. The normalization stays 1/N.
    */
   positives?: PositivesKind;
+  /**
+   * With positives: 'labels', one group label per row of x (length N). The raw API takes an
+   * Int32Array; the tfjs op also an int32 Tensor1D. Labels get no gradient.
+   */
+  xLabels?: Int32Array;
+  /** With positives: 'labels', one group label per row of y (length M). */
+  yLabels?: Int32Array;
+  /**
+   * Async calls only: an AbortSignal that stops the pass (checked per block of tiles, well
+   * within a second) and rejects the promise with an AbortError (`name` 'AbortError', `cause`
+   * the signal's reason). Sync calls reject it with a TypeError.
+   */
+  signal?: AbortSignal;
   /** Offset k of the diagonal, any integer (default 0). */
   positiveOffset?: number;
   /** Worker threads of the CPU pass (default: hardware concurrency). */
@@ -45,6 +61,8 @@ export interface SiglipOptions {
 export interface SoftmaxOptions {
   /** Worker threads (default: hardware concurrency). */
   threads?: number;
+  /** Async calls only: stops the pass and rejects with an AbortError (as in SiglipOptions). */
+  signal?: AbortSignal;
   /** 'cpu' (default); 'auto' also runs on the CPU (no CUDA kernel yet); 'cuda' is an error. */
   device?: Device;
 }
@@ -62,10 +80,13 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'threads',
   'device',
   'precision',
+  'xLabels',
+  'yLabels',
+  'signal',
   'world',
 ]);
 
-const SOFTMAX_OPTIONS: ReadonlySet<string> = new Set(['threads', 'device']);
+const SOFTMAX_OPTIONS: ReadonlySet<string> = new Set(['threads', 'device', 'signal']);
 
 function checkNames(options: unknown, known: ReadonlySet<string>): void {
   if (options === undefined || options === null) return;

@@ -53,8 +53,10 @@ export function siglipLossAndGrads(
 }
 
 /**
- * As siglipLossAndGrads, computed off the event loop. x and y are referenced,
- * not copied: do not write to or transfer them until the promise settles.
+ * As siglipLossAndGrads, computed off the event loop. The call copies x, y and
+ * the labels before it returns, so the caller may reuse, transfer or detach its
+ * buffers at once; arrays over a SharedArrayBuffer (which cannot be detached)
+ * are read in place, without the copy. `options.signal` aborts it.
  */
 export function siglipLossAndGradsAsync(
   x: Float32Array,
@@ -113,7 +115,7 @@ export function softmaxLossAndGrads(
   return nativeAddon(softmaxDevice(options)).softmaxLossAndGrads(x, y, dim, tPrime, options);
 }
 
-/** As softmaxLossAndGrads, off the event loop (x and y are referenced, not copied). */
+/** As softmaxLossAndGrads, off the event loop (inputs copied as in siglipLossAndGradsAsync; abortable). */
 export function softmaxLossAndGradsAsync(
   x: Float32Array,
   y: Float32Array,

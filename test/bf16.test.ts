@@ -13,19 +13,7 @@ import {
   softmaxLossValue,
 } from '../dist/index';
 import { tf, useBackend } from './backends';
-import { errorsAgainst, referenceLoss, rng, unitRows } from './reference';
-
-/** float32 -> bf16 (nearest even) -> float32. */
-function roundedToBFloat16(values: Float32Array): Float32Array {
-  const out = new Float32Array(values.length);
-  const bits = new Uint32Array(out.buffer);
-  const input = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) {
-    const u = input[i] as number;
-    bits[i] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
-  }
-  return out;
-}
+import { errorsAgainst, referenceLoss, rng, roundedToBFloat16, unitRows } from './reference';
 
 const cases = [
   { n: 1, m: 1, dim: 1 },

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { siglipLossAndGrads, siglipLossAndGradsAsync, siglipLossValue } from '../dist/index';
+import {
+  siglipLossAndGrads,
+  siglipLossAndGradsAsync,
+  siglipLossValue,
+  softmaxLossAndGrads,
+} from '../dist/index';
 
 const x = new Float32Array(12).fill(0.5);
 const y = new Float32Array(8).fill(0.25);
@@ -61,6 +66,66 @@ const cases: [string, Args, ErrorConstructor, RegExp][] = [
     /^options.precision must be/,
   ],
   ['threads huge', [x, y, 4, 1, 1, { threads: 5000 }], RangeError, /^options.threads/],
+  [
+    'short xLabels',
+    [x, y, 4, 1, 1, { positives: 'labels', xLabels: new Int32Array(2), yLabels: new Int32Array(2) }],
+    RangeError,
+    /^options.xLabels must have one label per row of x \(3\), got 2/,
+  ],
+  [
+    'long yLabels',
+    [x, y, 4, 1, 1, { positives: 'labels', xLabels: new Int32Array(3), yLabels: new Int32Array(3) }],
+    RangeError,
+    /^options.yLabels must have one label per row of y \(2\), got 3/,
+  ],
+  [
+    'xLabels not Int32Array',
+    [
+      x,
+      y,
+      4,
+      1,
+      1,
+      { positives: 'labels', xLabels: [0, 1, 2] as unknown as Int32Array, yLabels: new Int32Array(2) },
+    ],
+    TypeError,
+    /^options.xLabels must be an Int32Array/,
+  ],
+  [
+    'yLabels Uint32Array',
+    [
+      x,
+      y,
+      4,
+      1,
+      1,
+      {
+        positives: 'labels',
+        xLabels: new Int32Array(3),
+        yLabels: new Uint32Array(2) as unknown as Int32Array,
+      },
+    ],
+    TypeError,
+    /^options.yLabels must be an Int32Array/,
+  ],
+  [
+    'labels missing',
+    [x, y, 4, 1, 1, { positives: 'labels', xLabels: new Int32Array(3) }],
+    TypeError,
+    /^options.yLabels must be an Int32Array with positives: 'labels'/,
+  ],
+  [
+    'labels without positives: labels',
+    [x, y, 4, 1, 1, { xLabels: new Int32Array(3), yLabels: new Int32Array(2) }],
+    RangeError,
+    /^options.xLabels is only read with positives: 'labels'/,
+  ],
+  [
+    'signal not an AbortSignal',
+    [x, y, 4, 1, 1, { signal: {} as AbortSignal }],
+    TypeError,
+    /^options.signal must be an AbortSignal/,
+  ],
 ];
 
 for (const [name, args, type, message] of cases) {
@@ -71,6 +136,21 @@ for (const [name, args, type, message] of cases) {
     await assert.rejects(siglipLossAndGradsAsync(...args), matches);
   });
 }
+
+test('softmax rejects labels, naming the option', () => {
+  const labels = { xLabels: new Int32Array(2), yLabels: new Int32Array(2) } as object;
+  assert.throws(
+    () => softmaxLossAndGrads(y, y, 4, 1, labels),
+    (e: Error) => e instanceof RangeError && /^options.xLabels is not an option/.test(e.message),
+  );
+});
+
+test('a sync call rejects options.signal: it cannot be aborted', () => {
+  assert.throws(
+    () => siglipLossAndGrads(x, y, 4, 1, 1, { signal: new AbortController().signal }),
+    (e: Error) => e instanceof TypeError && /^options.signal is read by the async calls only/.test(e.message),
+  );
+});
 
 test('rejects a detached buffer', () => {
   const detached = new Float32Array(12);

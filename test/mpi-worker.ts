@@ -21,9 +21,14 @@ function split(sizes: number[]): number[] {
   return Array.from({ length: world.size }, (_, r) => sizes[r % sizes.length] as number);
 }
 
-function rowsOf(data: Float32Array, counts: number[], rank: number, dim: number): Float32Array {
+function rowsOf<T extends Float32Array | Int32Array>(
+  data: T,
+  counts: number[],
+  rank: number,
+  dim: number,
+): T {
   const start = counts.slice(0, rank).reduce((a, b) => a + b, 0);
-  return data.slice(start * dim, (start + (counts[rank] as number)) * dim);
+  return data.slice(start * dim, (start + (counts[rank] as number)) * dim) as T;
 }
 
 function bits(v: number): string {
@@ -39,6 +44,12 @@ interface RawCase {
   bias?: number;
   options?: SiglipOptions;
   async?: boolean;
+  /** positives: 'labels' with labels in [-1, groups): -1 matches nothing. */
+  labelGroups?: number;
+}
+
+function labelsFor(random: () => number, rows: number, groups: number): Int32Array {
+  return Int32Array.from({ length: rows }, () => Math.floor(random() * (groups + 1)) - 1);
 }
 
 async function rawCase(c: RawCase, seed: number): Promise<void> {
@@ -51,11 +62,23 @@ async function rawCase(c: RawCase, seed: number): Promise<void> {
   const y = unitRows(random, m, c.dim);
   const tPrime = c.tPrime ?? Math.log(10);
   const bias = c.bias ?? -10;
-  const options = c.options ?? {};
+  const xLabels = c.labelGroups === undefined ? undefined : labelsFor(random, n, c.labelGroups);
+  const yLabels = c.labelGroups === undefined ? undefined : labelsFor(random, m, c.labelGroups);
+  const options: SiglipOptions =
+    xLabels && yLabels ? { ...c.options, positives: 'labels', xLabels, yLabels } : (c.options ?? {});
   const want = siglipLossAndGrads(x, y, c.dim, tPrime, bias, options);
   const xr = rowsOf(x, xCounts, world.rank, c.dim);
   const yr = rowsOf(y, yCounts, world.rank, c.dim);
-  const worldOptions = { ...options, world };
+  // Labels travel with their rows: each rank passes its own.
+  const worldOptions: SiglipOptions =
+    xLabels && yLabels
+      ? {
+          ...options,
+          world,
+          xLabels: rowsOf(xLabels, xCounts, world.rank, 1),
+          yLabels: rowsOf(yLabels, yCounts, world.rank, 1),
+        }
+      : { ...options, world };
   const got = c.async
     ? await siglipLossAndGradsAsync(xr, yr, c.dim, tPrime, bias, worldOptions)
     : siglipLossAndGrads(xr, yr, c.dim, tPrime, bias, worldOptions);
@@ -87,20 +110,22 @@ async function rawSuite(): Promise<void> {
     { name: 'extreme logits', xRows: [50], yRows: [45], dim: 32, tPrime: Math.log(1e3), bias: 50 },
     { name: 'threads', xRows: [150, 140], yRows: [150, 140], dim: 21, options: { threads: 1 } },
     { name: 'async', xRows: [70, 20], yRows: [70, 20], dim: 20, async: true },
+    { name: 'labels', xRows: [40, 90, 7], yRows: [60, 13], dim: 18, labelGroups: 6 },
+    { name: 'labels, async', xRows: [33], yRows: [45], dim: 16, labelGroups: 3, async: true },
   ];
   for (const [i, c] of cases.entries()) await rawCase(c, 100 + i);
 }
 
 /** rank 1 (or the last rank) passes something that differs; every rank must fail clearly. */
-function errorSuite(): void {
+async function errorSuite(): Promise<void> {
   const odd = world.size - 1;
   const random = rng(5);
   const x = unitRows(random, 8, 4);
   const y = unitRows(random, 8, 4);
-  const attempt = (name: string, call: () => unknown): void => {
+  const attempt = async (name: string, call: () => unknown): Promise<void> => {
     let message = '';
     try {
-      call();
+      await call();
     } catch (error) {
       message = `${(error as Error).name}: ${(error as Error).message}`;
     }
@@ -109,23 +134,36 @@ function errorSuite(): void {
     report(name, { message, after: Number.isFinite(after) });
   };
   const mine = world.rank === odd;
-  attempt('dim', () =>
+  await attempt('dim', () =>
     mine ? siglipLossAndGrads(x, y, 2, 0, 0, { world }) : siglipLossAndGrads(x, y, 4, 0, 0, { world }),
   );
-  attempt('bias', () => siglipLossAndGrads(x, y, 4, 0, mine ? 1 : 0, { world }));
-  attempt('positives', () =>
+  await attempt('bias', () => siglipLossAndGrads(x, y, 4, 0, mine ? 1 : 0, { world }));
+  await attempt('positives', () =>
     siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? { positives: 'none' as const } : {}) }),
   );
-  attempt('precision', () =>
+  await attempt('precision', () =>
     siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? { precision: 'bf16' as const } : {}) }),
   );
-  attempt('unknown option', () =>
+  const labels = new Int32Array(8).fill(1);
+  await attempt('labels on one rank only', () =>
+    siglipLossAndGrads(x, y, 4, 0, 0, {
+      world,
+      ...(mine ? { positives: 'labels' as const, xLabels: labels, yLabels: labels } : {}),
+    }),
+  );
+  await attempt('signal', () =>
+    siglipLossAndGradsAsync(x, y, 4, 0, 0, {
+      world,
+      ...(mine ? { signal: new AbortController().signal } : {}),
+    }),
+  );
+  await attempt('unknown option', () =>
     siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? ({ bogus: 1 } as object) : {}) }),
   );
-  attempt('x not a Float32Array', () =>
+  await attempt('x not a Float32Array', () =>
     siglipLossAndGrads(mine ? (new Float64Array(32) as unknown as Float32Array) : x, y, 4, 0, 0, { world }),
   );
-  attempt('loss alone against loss and gradients', () =>
+  await attempt('loss alone against loss and gradients', () =>
     mine ? siglipLossValue(x, y, 4, 0, 0, { world }) : siglipLossAndGrads(x, y, 4, 0, 0, { world }),
   );
 }
@@ -233,7 +271,7 @@ async function main(): Promise<void> {
   const suites = (process.argv[2] ?? 'raw').split(',');
   if (suites.includes('die')) dieSuite();
   if (suites.includes('raw')) await rawSuite();
-  if (suites.includes('errors') && world.size > 1) errorSuite();
+  if (suites.includes('errors') && world.size > 1) await errorSuite();
   if (suites.includes('train')) await trainSuite();
   if (suites.includes('demo')) await demoSuite();
   world.close();

@@ -125,6 +125,10 @@ function checkMismatches(results: Result[], ranks: number): void {
     bias: new RegExp(`rank ${odd} has bias 1 but rank 0 has 0`),
     positives: new RegExp(`rank ${odd} has options.positives 'none'`),
     precision: new RegExp(`rank ${odd} has options.precision 'bf16'`),
+    'labels on one rank only': new RegExp(
+      `rank ${odd} has options.positives 'labels' but rank 0 has 'diagonal'`,
+    ),
+    signal: /options\.signal cannot stop a call across ranks/,
     'unknown option': /options\.bogus is not an option/,
     'x not a Float32Array': /x must be a Float32Array/,
     'loss alone against loss and gradients': new RegExp(`rank ${odd} computes the loss alone`),
@@ -134,7 +138,7 @@ function checkMismatches(results: Result[], ranks: number): void {
     assert.equal(group.length, ranks, `${name}: every rank reports`);
     for (const r of group) {
       assert.match(r.message ?? '', pattern, `${name} on rank ${r.rank}`);
-      if (r.rank !== odd && (name === 'unknown option' || name === 'x not a Float32Array')) {
+      if (r.rank !== odd && ['unknown option', 'x not a Float32Array', 'signal'].includes(name)) {
         assert.match(r.message!, new RegExp(`rank ${odd}'s arguments are invalid`));
       }
       assert.equal(r.after, true, `${name}: the world works after the error`);

@@ -4,8 +4,10 @@ import path from 'node:path';
 // Float64 reference of the SigLIP loss and its gradients, materializing every
 // logit (tests only), and helpers shared by the tests.
 export interface Positives {
-  positives?: 'diagonal' | 'none';
+  positives?: 'diagonal' | 'none' | 'labels';
   positiveOffset?: number;
+  xLabels?: ArrayLike<number>;
+  yLabels?: ArrayLike<number>;
 }
 
 export interface ReferenceResult {
@@ -19,9 +21,16 @@ export interface ReferenceResult {
 }
 
 export function positiveColumn(row: number, m: number, options: Positives): number {
-  if (options.positives === 'none') return -1;
+  if (options.positives === 'none' || options.positives === 'labels') return -1;
   const col = row + (options.positiveOffset ?? 0);
   return col >= 0 && col < m ? col : -1;
+}
+
+/** The rule of every kind, written out: labels match when equal and >= 0. */
+export function isPositive(row: number, col: number, m: number, options: Positives): boolean {
+  if (options.positives !== 'labels') return col === positiveColumn(row, m, options);
+  const label = options.xLabels?.[row] as number;
+  return label >= 0 && label === options.yLabels?.[col];
 }
 
 function softplus(z: number): number {
@@ -53,12 +62,11 @@ export function referenceLoss(
     return Math.sqrt(s);
   };
   for (let i = 0; i < n; i++) {
-    const pos = positiveColumn(i, m, options);
     for (let j = 0; j < m; j++) {
       let dot = 0;
       for (let k = 0; k < dim; k++) dot += (x[i * dim + k] as number) * (y[j * dim + k] as number);
       const logit = t * dot + bias;
-      const label = j === pos ? 1 : -1;
+      const label = isPositive(i, j, m, options) ? 1 : -1;
       r.loss += softplus(-label * logit);
       const g = (1 / (1 + Math.exp(-logit)) - (label > 0 ? 1 : 0)) / n;
       r.dBias += g;
@@ -114,6 +122,25 @@ export function unitRows(random: () => number, rows: number, dim: number): Float
     for (let k = 0; k < dim; k++) out[r * dim + k] = (out[r * dim + k] as number) / Math.sqrt(s);
   }
   return out;
+}
+
+/** float32 -> bf16 (nearest even) -> float32. */
+export function roundedToBFloat16(values: Float32Array): Float32Array {
+  const out = new Float32Array(values.length);
+  const bits = new Uint32Array(out.buffer);
+  const input = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) {
+    const u = input[i] as number;
+    bits[i] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+  }
+  return out;
+}
+
+/** n labels drawn from `groups` values, with some negatives (no match) when asked. */
+export function randomLabels(random: () => number, n: number, groups: number, negatives = false): Int32Array {
+  return Int32Array.from({ length: n }, () =>
+    negatives && random() < 0.2 ? -1 - Math.floor(random() * 3) : Math.floor(random() * groups),
+  );
 }
 
 /** Relative error of every output of one pass against the reference. */

@@ -27,6 +27,18 @@ Napi::Float32Array readMatrix(Napi::Env env, Napi::Value value, const char* name
   return array;
 }
 
+// options.xLabels / yLabels: an Int32Array of one label per row.
+Napi::Int32Array readLabels(Napi::Env env, Napi::Value value, const char* name, int64_t rows,
+                            const char* rowsOf) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throwType(env, std::string(name) + " must be an Int32Array");
+  auto array = value.As<Napi::Int32Array>();
+  if (static_cast<int64_t>(array.ElementLength()) != rows)
+    throwRange(env, std::string(name) + " must have one label per row of " + rowsOf + " (" +
+                        std::to_string(rows) + "), got " + std::to_string(array.ElementLength()));
+  return array;
+}
+
 double readFinite(Napi::Env env, Napi::Value value, const char* name) {
   if (!value.IsNumber()) throwType(env, std::string(name) + " must be a number");
   const double v = value.As<Napi::Number>().DoubleValue();
@@ -51,6 +63,37 @@ Value readChoice(Napi::Env env, Napi::Value value, const char* message,
   throwRange(env, message);
 }
 
+// xLabels and yLabels go with positives: 'labels', and only with it.
+void readPositiveLabels(Napi::Env env, Napi::Object options, CallArguments& args) {
+  PositivePairs& positives = args.request.inputs.positives;
+  const bool labels = positives.kind == PositivePairs::Kind::kLabels;
+  for (const char* name : {"xLabels", "yLabels"}) {
+    const bool given = !options.Get(name).IsUndefined();
+    if (labels && !given)
+      throwType(env,
+                std::string("options.") + name + " must be an Int32Array with positives: 'labels'");
+    if (!labels && given)
+      throwRange(env, std::string("options.") + name + " is only read with positives: 'labels'");
+  }
+  if (!labels) return;
+  args.xLabels =
+      readLabels(env, options.Get("xLabels"), "options.xLabels", args.request.inputs.n, "x");
+  args.yLabels =
+      readLabels(env, options.Get("yLabels"), "options.yLabels", args.request.inputs.m, "y");
+  positives.rowLabels = args.xLabels.Data();
+  positives.columnLabels = args.yLabels.Data();
+}
+
+// options.signal: anything with `aborted` and addEventListener, as AbortSignal has.
+void readSignal(Napi::Env env, Napi::Object options, CallArguments& args) {
+  Napi::Value signal = options.Get("signal");
+  if (signal.IsUndefined()) return;
+  if (!signal.IsObject() || !signal.As<Napi::Object>().Get("addEventListener").IsFunction() ||
+      !signal.As<Napi::Object>().Get("aborted").IsBoolean())
+    throwType(env, "options.signal must be an AbortSignal");
+  args.signal = signal.As<Napi::Object>();
+}
+
 void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
   if (value.IsUndefined() || value.IsNull()) return;
   if (!value.IsObject() || value.IsArray() || value.IsFunction())
@@ -60,9 +103,12 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
   Napi::Value positives = options.Get("positives");
   if (!positives.IsUndefined()) {
     args.request.inputs.positives.kind = readChoice<PositivePairs::Kind>(
-        env, positives, "options.positives must be 'diagonal' or 'none'",
-        {{"diagonal", PositivePairs::Kind::kDiagonal}, {"none", PositivePairs::Kind::kNone}});
+        env, positives, "options.positives must be 'diagonal', 'none' or 'labels'",
+        {{"diagonal", PositivePairs::Kind::kDiagonal},
+         {"none", PositivePairs::Kind::kNone},
+         {"labels", PositivePairs::Kind::kLabels}});
   }
+  readPositiveLabels(env, options, args);
   Napi::Value offset = options.Get("positiveOffset");
   if (!offset.IsUndefined())
     args.request.inputs.positives.offset =
@@ -81,6 +127,7 @@ void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {
     if (t < 1 || t > 1024) throwRange(env, "options.threads must be an integer in [1, 1024]");
     args.request.options.threads = static_cast<int>(t);
   }
+  readSignal(env, options, args);
 }
 
 }  // namespace
@@ -116,6 +163,10 @@ CallArguments readCallArguments(const Napi::CallbackInfo& info, Loss loss) {
       throwRange(env,
                  "x and y must have the same number of rows: the softmax loss pairs x_i with y_i");
     readOptions(env, info[4], args);
+    if (args.request.inputs.positives.kind == PositivePairs::Kind::kLabels)
+      throwRange(env,
+                 "options.positives 'labels' is for the sigmoid loss: the softmax loss pairs x_i "
+                 "with y_i");
   }
   return args;
 }

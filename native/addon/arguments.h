@@ -21,6 +21,9 @@ struct CallArguments {
   Request request;
   Napi::Float32Array x;  // the arrays behind request.inputs.x and .y
   Napi::Float32Array y;
+  Napi::Int32Array xLabels;  // behind request.inputs.positives' labels, if any
+  Napi::Int32Array yLabels;
+  Napi::Object signal;  // options.signal (an AbortSignal), if any
 };
 
 enum class Loss { kSigmoid, kSoftmax };

@@ -9,6 +9,9 @@ namespace siglip::addon {
 namespace {
 
 SiglipCudaProblem problemOf(const Request& request) {
+  if (request.inputs.positives.kind == PositivePairs::Kind::kLabels)
+    throw std::invalid_argument(
+        "options.positives 'labels' runs on device 'cpu' only (no CUDA kernel for labels yet)");
   if (request.precision == RequestedPrecision::kFloat32)
     throw std::invalid_argument(
         "options.precision 'fp32' is CPU-only: device 'cuda' computes in 'tf32' or 'bf16'");
@@ -27,23 +30,33 @@ SiglipCudaProblem problemOf(const Request& request) {
   return p;
 }
 
+// First of every call: without a GPU each request, whatever it asks, gets this.
 void requireDevice() {
   const int count = siglip_cuda_device_count();
   if (count <= 0)
-    throw std::runtime_error(std::string("device 'cuda' requested, but ") +
-                             (count < 0 ? siglip_cuda_last_error() : "no CUDA device is present"));
+    throw std::runtime_error(
+        std::string("device 'cuda' requested, but there is no usable CUDA device (") +
+        (count < 0 ? siglip_cuda_last_error() : "none is present") + ")");
 }
 
 // grads null: loss only.
+// The pass is not cut by an abort (RunOptions::cancel): it is checked before
+// and after it, so an aborted call still rejects.
+void checkCancelled(const Request& request) {
+  if (request.options.cancel != nullptr && request.options.cancel->load()) throw Cancelled();
+}
+
 double run(const Request& request, Gradients* grads) {
-  const SiglipCudaProblem p = problemOf(request);
   requireDevice();
+  const SiglipCudaProblem p = problemOf(request);
+  checkCancelled(request);
   SiglipCudaScalars out{};
   const int status =
       siglip_cuda_run_host(&p, request.inputs.x, request.inputs.y, grads ? grads->dx : nullptr,
                            grads ? grads->dy : nullptr, &out);
   if (status == 1) throw std::invalid_argument(siglip_cuda_last_error());
   if (status != 0) throw std::runtime_error(siglip_cuda_last_error());
+  checkCancelled(request);
   if (grads != nullptr) {
     grads->dTPrime = out.dTPrime;
     grads->dBias = out.dBias;
@@ -60,6 +73,7 @@ double backendLossAndGrads(const Request& request, Gradients& grads) {
 }
 
 double backendSoftmaxLoss(const Request&) {
+  requireDevice();
   throw std::invalid_argument("the softmax loss runs on device 'cpu' only (no CUDA kernel yet)");
 }
 

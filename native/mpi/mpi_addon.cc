@@ -115,6 +115,7 @@ struct PreparedCall {
   Request request;
   BlockDevice device = BlockDevice::kCpu;
   std::vector<float> x, y;  // copies: async calls must not see later writes
+  std::vector<int32_t> xLabels, yLabels;
   const float* xData = nullptr;
   const float* yData = nullptr;
   std::unique_ptr<Napi::ObjectReference> ownError;
@@ -153,6 +154,10 @@ std::unique_ptr<PreparedCall> prepare(const Napi::CallbackInfo& info, Call kind,
   s.call = kind;
   try {
     CallArguments args = readCallArguments(info, Loss::kSigmoid);
+    if (!args.signal.IsEmpty())
+      throw Napi::TypeError::New(info.Env(),
+                                 "options.signal cannot stop a call across ranks (options.world): "
+                                 "the other ranks would wait for this one");
     call->request = args.request;
     call->device = readDevice(info.Env(), info[5]);
     checkDevice(info.Env(), *call);
@@ -162,6 +167,13 @@ std::unique_ptr<PreparedCall> prepare(const Napi::CallbackInfo& info, Call kind,
       call->y.assign(in.y, in.y + in.m * in.dim);
       call->xData = call->x.data();
       call->yData = call->y.data();
+      PositivePairs& positives = call->request.inputs.positives;
+      if (positives.kind == PositivePairs::Kind::kLabels) {
+        call->xLabels.assign(positives.rowLabels, positives.rowLabels + in.n);
+        call->yLabels.assign(positives.columnLabels, positives.columnLabels + in.m);
+        positives.rowLabels = call->xLabels.data();
+        positives.columnLabels = call->yLabels.data();
+      }
     } else {
       call->xData = in.x;
       call->yData = in.y;
