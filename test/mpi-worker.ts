@@ -157,6 +157,14 @@ async function errorSuite(): Promise<void> {
       ...(mine ? { signal: new AbortController().signal } : {}),
     }),
   );
+  await attempt('gradients of another length', () => {
+    const grads = mine ? [tf.scalar(1), tf.scalar(2)] : [tf.scalar(1)];
+    try {
+      return world.allReduceGradients(grads);
+    } finally {
+      tf.dispose(grads);
+    }
+  });
   await attempt('unknown option', () =>
     siglipLossAndGrads(x, y, 4, 0, 0, { world, ...(mine ? ({ bogus: 1 } as object) : {}) }),
   );

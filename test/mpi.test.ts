@@ -129,6 +129,9 @@ function checkMismatches(results: Result[], ranks: number): void {
       `rank ${odd} has options.positives 'labels' but rank 0 has 'diagonal'`,
     ),
     signal: /options\.signal cannot stop a call across ranks/,
+    'gradients of another length': new RegExp(
+      `allReduceGradients: rank ${odd} has 2 values but rank 0 has 1`,
+    ),
     'unknown option': /options\.bogus is not an option/,
     'x not a Float32Array': /x must be a Float32Array/,
     'loss alone against loss and gradients': new RegExp(`rank ${odd} computes the loss alone`),
