@@ -101,19 +101,25 @@ function render(scene, random) {
   return pixels;
 }
 
-/** A batch of `count` rendered examples drawn from `pool`. */
+/**
+ * A batch of `count` rendered examples drawn from `pool` (with replacement, so
+ * a caption can occur several times); captionIds[i] names example i's caption
+ * (its scene's index in the pool), for positives: 'labels'.
+ */
 function batch(pool, count, random) {
   const images = new Float32Array(count * SIZE * SIZE * 3);
   const tokens = new Int32Array(count * CAPTION_LENGTH);
+  const captionIds = new Int32Array(count);
   const captions = [];
   for (let i = 0; i < count; i++) {
-    const scene = pool[Math.floor(random() * pool.length)];
+    captionIds[i] = Math.floor(random() * pool.length);
+    const scene = pool[captionIds[i]];
     images.set(render(scene, random), i * SIZE * SIZE * 3);
     const text = caption(scene);
     tokens.set(tokenize(text), i * CAPTION_LENGTH);
     captions.push(text);
   }
-  return { images, tokens, captions };
+  return { images, tokens, captions, captionIds };
 }
 
 module.exports = { SIZE, CAPTION_LENGTH, VOCABULARY, rng, scenes, caption, tokenize, render, batch };

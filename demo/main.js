@@ -12,6 +12,8 @@ const { scenes: makeScenes } = require('./dataset');
 const { evaluate, train } = require('./train');
 
 const BATCH = 128;
+// `npm start -- --labels`: pairs with the same caption are positives too.
+const CAPTION_LABELS = process.argv.includes('--labels');
 const EXAMPLES = Number(process.env.DEMO_EXAMPLES ?? 256000);
 
 function loadTfjsNode() {
@@ -37,6 +39,7 @@ function main({ world } = {}) {
   log(
     `shapes dataset: ${scenes.train.length} training scene combinations, ${scenes.heldOut.length} held out; ` +
       `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}` +
+      (CAPTION_LABELS ? '; positives: caption labels' : '') +
       (world === undefined ? '' : `; data-parallel on ${world.size} MPI ranks of ${BATCH / world.size} rows`),
   );
   const progress = reporting
@@ -50,6 +53,7 @@ function main({ world } = {}) {
     examples: EXAMPLES,
     tPrime: SIGLIP_DEFAULT_T_PRIME,
     bias: SIGLIP_DEFAULT_BIAS,
+    captionLabels: CAPTION_LABELS,
     world,
     onStep: (step, total, loss) => {
       for (let s = step - 9; s <= step; s++) if (s >= 1) progress.step(`loss ${loss.toFixed(3)}`);
@@ -78,6 +82,7 @@ function main({ world } = {}) {
     batchSize: BATCH,
     ranks: world === undefined ? 1 : world.size,
     examples: EXAMPLES,
+    captionLabels: CAPTION_LABELS,
     steps,
     seconds,
     finalLoss: history.at(-1).loss,

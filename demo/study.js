@@ -4,7 +4,10 @@
 // loss at batch sizes 32 ... 4096 with the same number of examples seen, and
 // the bias-initialisation ablation; zero-shot retrieval on held-out
 // combinations of the harder world (6 colours, 4 shapes: 461 held out).
-// Writes bench/results/study.json and study.svg. `-- --quick` for a short run.
+// Writes bench/results/study.json and study.svg. `-- --quick` for a short run;
+// `-- --labels` adds the sigmoid loss with caption labels as positives
+// (positives: 'labels') at batch 512 and 2048, `-- --labels-only` runs just
+// that comparison (bench/results/study-labels.json).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,6 +21,8 @@ const quick = process.argv.includes('--quick');
 const EXAMPLES = quick ? 16384 : 131072;
 const BATCHES = quick ? [32, 256, 2048] : [32, 128, 512, 2048, 4096];
 const ABLATION_BATCH = 512;
+const LABELS_ONLY = process.argv.includes('--labels-only');
+const LABEL_BATCHES = LABELS_ONLY || process.argv.includes('--labels') ? [512, 2048] : [];
 const ABLATION = [
   { name: "b = -10, t' = log 10 (paper)", bias: -10, tPrime: Math.log(10) },
   { name: "b = 0, t' = log 10", bias: 0, tPrime: Math.log(10) },
@@ -28,16 +33,23 @@ const ABLATION = [
 function main() {
   const tf = require('@tensorflow/tfjs-node');
   const scenes = makeScenes(11, { colors: 6, shapes: 4 });
-  const runs = [
-    ...BATCHES.flatMap((batchSize) =>
-      ['sigmoid', 'softmax'].map((loss) => ({ kind: 'batch', loss, batchSize })),
-    ),
-    ...ABLATION.map((a) => ({ kind: 'ablation', loss: 'sigmoid', batchSize: ABLATION_BATCH, ...a })),
-  ];
+  const labelRuns = LABEL_BATCHES.flatMap((batchSize) =>
+    [false, true].map((captionLabels) => ({ kind: 'labels', loss: 'sigmoid', batchSize, captionLabels })),
+  );
+  const runs = LABELS_ONLY
+    ? labelRuns
+    : [
+        ...BATCHES.flatMap((batchSize) =>
+          ['sigmoid', 'softmax'].map((loss) => ({ kind: 'batch', loss, batchSize })),
+        ),
+        ...ABLATION.map((a) => ({ kind: 'ablation', loss: 'sigmoid', batchSize: ABLATION_BATCH, ...a })),
+        ...labelRuns,
+      ];
   const progress = createProgress(runs.length, 'study');
   const results = [];
   for (const run of runs) {
-    progress.start(`${run.loss} batch ${run.batchSize}${run.name ? ` ${run.name}` : ''}`);
+    const label = `${run.loss} batch ${run.batchSize}${run.name ? ` ${run.name}` : ''}${run.captionLabels ? ' caption labels' : ''}`;
+    progress.start(label);
     const started = Date.now();
     const { model, history } = train(tf, {
       scenes,
@@ -45,6 +57,7 @@ function main() {
       batchSize: run.batchSize,
       examples: EXAMPLES,
       seed: 5,
+      captionLabels: run.captionLabels ?? false,
       ...(run.loss === 'sigmoid'
         ? { tPrime: run.tPrime ?? Math.log(10), bias: run.bias ?? -10 }
         : { tPrime: Math.log(10) }),
@@ -58,9 +71,7 @@ function main() {
       finalLoss: history.at(-1).loss,
       ...accuracy,
     });
-    progress.step(
-      `${run.loss} batch ${run.batchSize}: image->text ${(100 * accuracy.imageToText).toFixed(1)}%`,
-    );
+    progress.step(`${label}: image->text ${(100 * accuracy.imageToText).toFixed(1)}%`);
   }
   progress.finish();
 
@@ -81,9 +92,26 @@ function main() {
     );
   }
 
+  if (labelRuns.length > 0) {
+    console.log('\ncaption labels as positives (sigmoid, same examples and steps)');
+    for (const r of results.filter((r) => r.kind === 'labels')) {
+      console.log(
+        `batch ${String(r.batchSize).padStart(4)}  ${(r.captionLabels ? 'caption labels' : 'diagonal').padEnd(14)}  image->text ${pct(r.imageToText).padStart(6)}  text->image ${pct(r.textToImage).padStart(6)}`,
+      );
+    }
+  }
+
   const dir = path.join(__dirname, '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const suffix = quick ? '-quick' : '';
+  const suffix = (LABELS_ONLY ? '-labels' : '') + (quick ? '-quick' : '');
+  if (LABELS_ONLY) {
+    fs.writeFileSync(
+      path.join(dir, `study${suffix}.json`),
+      JSON.stringify({ examples: EXAMPLES, heldOut: scenes.heldOut.length, results }, null, 1) + '\n',
+    );
+    console.log(`\nsaved bench/results/study${suffix}.json`);
+    return;
+  }
   fs.writeFileSync(
     path.join(dir, `study${suffix}.json`),
     JSON.stringify({ examples: EXAMPLES, heldOut: scenes.heldOut.length, results }, null, 1) + '\n',

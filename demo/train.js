@@ -7,7 +7,7 @@ const { createDualEncoder } = require('./model');
 
 /** This rank's rows of a global batch: an equal share of it per rank, in rank order. */
 function rowsOfRank(b, batchSize, world) {
-  if (world === undefined) return { images: b.images, tokens: b.tokens, rows: batchSize };
+  if (world === undefined) return { ...b, rows: batchSize };
   if (batchSize % world.size !== 0)
     throw new RangeError(`batch ${batchSize} is not a multiple of ${world.size} ranks`);
   const rows = batchSize / world.size;
@@ -15,12 +15,15 @@ function rowsOfRank(b, batchSize, world) {
   return {
     images: b.images.subarray(first * SIZE * SIZE * 3, (first + rows) * SIZE * SIZE * 3),
     tokens: b.tokens.subarray(first * CAPTION_LENGTH, (first + rows) * CAPTION_LENGTH),
+    captionIds: b.captionIds?.subarray(first, first + rows),
     rows,
   };
 }
 
 /**
  * Trains on `scenes.train` for `examples` examples in batches of `batchSize`.
+ * With `captionLabels` the sigmoid loss takes every pair with the same caption
+ * as a positive (positives: 'labels'), not only the diagonal.
  * onStep(step, steps, loss) is called with the loss of every `lossEvery`th step.
  * With `world` (siglip-loss/mpi) training is data-parallel: every rank draws the
  * same global batch, embeds its rows, and the gradients of siglipLoss(..., { world })
@@ -38,6 +41,7 @@ function train(
     tPrime,
     bias,
     learningRate = 2e-3,
+    captionLabels = false,
     lossEvery = 10,
     world,
     onStep,
@@ -56,9 +60,12 @@ function train(
       tf.tidy(() => {
         const x = model.embedImages(tf.tensor4d(b.images, [b.rows, SIZE, SIZE, 3]));
         const y = model.embedTexts(tf.tensor2d(b.tokens, [b.rows, CAPTION_LENGTH], 'int32'));
-        if (world !== undefined) return siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias, { world });
+        const labels = captionLabels
+          ? { positives: 'labels', xLabels: b.captionIds, yLabels: b.captionIds }
+          : {};
+        const options = world === undefined ? labels : { ...labels, world };
         return loss === 'sigmoid'
-          ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias)
+          ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias, options)
           : softmaxLoss(x, y, model.scalars.tPrime);
       });
     const cost =

@@ -1,15 +1,19 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import type { Device, SiglipOptions, SoftmaxOptions } from './options';
 
 /** What the native addon returns for one fused pass. */
 export interface SiglipLossAndGrads {
+  /** The loss: the sum of softplus(-z * logit) over all pairs, divided by N. */
   loss: number;
   /** dL/dx, [N x dim] row-major. */
   dx: Float32Array;
   /** dL/dy, [M x dim] row-major. */
   dy: Float32Array;
+  /** dL/dt', the gradient of the log-scale. */
   dTPrime: number;
+  /** dL/db, the gradient of the bias. */
   dBias: number;
   /**
    * With options.world: this rank's share of dTPrime (the sum over its own rows); the shares of
@@ -22,13 +26,19 @@ export interface SiglipLossAndGrads {
 
 /** What the native addon returns for one softmax (CLIP) pass. */
 export interface SoftmaxLossAndGrads {
+  /** The loss: half the sum of the row and column cross-entropies, each a mean over N. */
   loss: number;
+  /** dL/dx, [N x dim] row-major. */
   dx: Float32Array;
+  /** dL/dy, [N x dim] row-major. */
   dy: Float32Array;
+  /** dL/dt', the gradient of the log-scale. */
   dTPrime: number;
 }
 
+/** What `backendInfo()` says about the CPU module. */
 export interface CpuInfo {
+  /** Always 'cpu'. */
   device: 'cpu';
   /** Tile GEMM engine. */
   engine: string;
@@ -45,17 +55,31 @@ export interface CpuInfo {
   bf16: 'avx512-bf16' | 'emulated';
 }
 
+/** What `backendInfo().cuda` says about the CUDA module and device. */
 export interface CudaInfo {
+  /** Always 'cuda'. */
   device: 'cuda';
   /** Whether a CUDA device can run the pass; else `error` says why. */
   available: boolean;
   /** 'chunked': S, dX and dY per chunk of rows and columns, never N x M. */
   engine?: string;
   /** Tensor-core GEMM per precision: 'wgmma' (Hopper, sm_90a) or 'wmma'. */
-  gemm?: { bf16: 'wgmma' | 'wmma'; tf32: 'wgmma' | 'wmma' };
+  gemm?: {
+    /** The kernel of precision 'bf16'. */
+    bf16: 'wgmma' | 'wmma';
+    /** The kernel of precision 'tf32'. */
+    tf32: 'wgmma' | 'wmma';
+  };
+  /** The device's name, e.g. 'NVIDIA H200'. */
   name?: string;
+  /** The device's number of streaming multiprocessors. */
   multiprocessors?: number;
+  /** The device's memory in bytes. */
   memoryBytes?: number;
+  /**
+   * Why CUDA cannot run, when `available` is false: no CUDA module, no device, or a driver
+   * older than the module needs (580, for CUDA 13).
+   */
   error?: string;
 }
 
@@ -86,12 +110,16 @@ export interface NativeAddon {
 }
 
 const root = path.join(__dirname, '..');
-const CUDA_MODULE = path.join(root, 'build', 'Release', 'cuda', 'siglip_cuda.node');
+/** Where the CUDA module is looked for: a source build first, then the shipped prebuild. */
+const CUDA_MODULES = [
+  path.join(root, 'build', 'Release', 'cuda', 'siglip_cuda.node'),
+  path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'cuda', 'siglip_cuda.node'),
+];
 
 let cpuAddon: NativeAddon | undefined;
 let cudaAddon: NativeAddon | Error | undefined;
 
-/** The CPU addon, loaded on first use (build/Release under the package root). */
+/** The CPU addon, loaded on first use: build/Release under the package root, else the prebuild. */
 function cpu(): NativeAddon {
   if (cpuAddon === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -101,18 +129,24 @@ function cpu(): NativeAddon {
   return cpuAddon;
 }
 
-/** The CUDA addon, or why it cannot be loaded (built only where nvcc was found). */
+/** The CUDA addon, or why it cannot be loaded (built only where nvcc was found, or prebuilt). */
 function cuda(): NativeAddon | Error {
   if (cudaAddon === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cudaAddon = require(CUDA_MODULE) as NativeAddon;
-    } catch (error) {
-      cudaAddon = new Error(
-        `siglip-loss has no CUDA module (${CUDA_MODULE}: ${(error as Error).message.split('\n')[0]}); ` +
-          'it is built when nvcc is found at install time',
-      );
+    const failures: string[] = [];
+    for (const file of CUDA_MODULES) {
+      if (!existsSync(file)) continue;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        cudaAddon = require(file) as NativeAddon;
+        return cudaAddon;
+      } catch (error) {
+        failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
+      }
     }
+    cudaAddon = new Error(
+      `siglip-loss has no CUDA module (${failures.length > 0 ? failures.join('; ') : `none of ${CUDA_MODULES.join(', ')}`}); ` +
+        'it is prebuilt for linux-x64 and built from source when nvcc is found at install time',
+    );
   }
   return cudaAddon;
 }

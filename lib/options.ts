@@ -10,6 +10,7 @@ export type Device = 'cpu' | 'cuda' | 'auto';
  */
 export type Precision = 'fp32' | 'bf16' | 'tf32';
 
+/** Options of the SigLIP loss (`siglipLoss` and the raw `siglipLoss*` functions). */
 export interface SiglipOptions {
   /**
    * 'diagonal' (default): row i's positive is column i + positiveOffset when that
@@ -72,6 +73,7 @@ export const SOFTMAX_DEFAULT_T_PRIME = Math.log(1 / 0.07);
 
 /** The paper's initialisation: t' = log 10 (t = 10) and b = -10. */
 export const SIGLIP_DEFAULT_T_PRIME = Math.log(10);
+/** The paper's initialisation of the bias: b = -10. */
 export const SIGLIP_DEFAULT_BIAS = -10;
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([

@@ -18,7 +18,10 @@ export {
 } from './options';
 
 /** backendInfo(): the CPU engine and the CUDA device, if any. */
-export type BackendInfo = CpuInfo & { cuda: CudaInfo };
+export type BackendInfo = CpuInfo & {
+  /** Whether the CUDA module loaded and a device can run the pass; if not, why. */
+  cuda: CudaInfo;
+};
 
 /** Argument errors of an async call become a rejected promise, as its callers expect. */
 function rejectingSyncErrors<T>(start: () => Promise<T>): Promise<T> {

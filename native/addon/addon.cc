@@ -151,15 +151,27 @@ class AbortListener {
     call("addEventListener", {Napi::String::New(env, "abort"), listener_.Value(), once});
   }
   const std::atomic<bool>* flag() const { return flag_.get(); }
-  Napi::Value reason() const { return signal_.Value().Get("reason"); }
+  Napi::Value reason() const {
+    try {
+      return signal_.Value().Get("reason");
+    } catch (const Napi::Error&) {  // a throwing getter: no cause, not an uncaught error
+      return signal_.Env().Undefined();
+    }
+  }
+  // When the call settles. A signal whose methods were replaced meanwhile must
+  // not turn the settling into an uncaught exception: its errors are dropped.
   void remove() {
-    call("removeEventListener", {Napi::String::New(signal_.Env(), "abort"), listener_.Value()});
+    try {
+      call("removeEventListener", {Napi::String::New(signal_.Env(), "abort"), listener_.Value()});
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:
   void call(const char* method, std::initializer_list<napi_value> args) {
     Napi::Object signal = signal_.Value();
-    signal.Get(method).As<Napi::Function>().Call(signal, args);
+    Napi::Value function = signal.Get(method);
+    if (function.IsFunction()) function.As<Napi::Function>().Call(signal, args);
   }
   std::shared_ptr<std::atomic<bool>> flag_;
   Napi::ObjectReference signal_;

@@ -84,14 +84,16 @@ void readPositiveLabels(Napi::Env env, Napi::Object options, CallArguments& args
   positives.columnLabels = args.yLabels.Data();
 }
 
-// options.signal: anything with `aborted` and addEventListener, as AbortSignal has.
+// options.signal: anything with `aborted` and the two listener methods, as
+// AbortSignal has.
 void readSignal(Napi::Env env, Napi::Object options, CallArguments& args) {
-  Napi::Value signal = options.Get("signal");
-  if (signal.IsUndefined()) return;
-  if (!signal.IsObject() || !signal.As<Napi::Object>().Get("addEventListener").IsFunction() ||
-      !signal.As<Napi::Object>().Get("aborted").IsBoolean())
+  Napi::Value value = options.Get("signal");
+  if (value.IsUndefined()) return;
+  const auto signal = value.As<Napi::Object>();
+  if (!value.IsObject() || !signal.Get("addEventListener").IsFunction() ||
+      !signal.Get("removeEventListener").IsFunction() || !signal.Get("aborted").IsBoolean())
     throwType(env, "options.signal must be an AbortSignal");
-  args.signal = signal.As<Napi::Object>();
+  args.signal = signal;
 }
 
 void readOptions(Napi::Env env, Napi::Value value, CallArguments& args) {

@@ -454,6 +454,10 @@ extern "C" int siglip_cuda_device_count(void) {
   if (status != cudaSuccess) {
     lastError = std::string("no usable CUDA device: ") + cudaGetErrorName(status) + " (" +
                 cudaGetErrorString(status) + ")";
+    // Built with CUDA 13: its runtime needs an NVIDIA driver of the 580 series or newer.
+    if (status == cudaErrorInsufficientDriver)
+      lastError +=
+          "; this module is built with CUDA 13.0: it needs an NVIDIA GPU and driver 580 or newer";
     cudaGetLastError();  // clear it: no device is not a sticky error
     return -1;
   }
