@@ -13,6 +13,7 @@ import {
 } from './options';
 import type { SiglipOptions, SoftmaxOptions } from './options';
 import { siglipLossAndGrads, siglipLossValue } from './raw';
+import { checkedOnEveryRank } from './world';
 
 let tfCore: typeof tfjs | undefined;
 
@@ -167,11 +168,18 @@ export function siglipLoss(
   bias: Scalar | number = SIGLIP_DEFAULT_BIAS,
   opOptions: SiglipOpOptions = {},
 ): Scalar {
-  checkPair(x, y);
-  checkOptionNames(opOptions);
-  const options = nativeOptions(opOptions);
+  const prepare = (): { options: SiglipOptions; scalars: Tensor[] } => {
+    checkPair(x, y);
+    checkOptionNames(opOptions);
+    return {
+      options: nativeOptions(opOptions),
+      scalars: [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')],
+    };
+  };
+  // With a world, a rank whose arguments fail here makes every rank fail (no hang).
+  const world = (opOptions as { world?: unknown } | null | undefined)?.world;
+  const { options, scalars } = world === undefined ? prepare() : checkedOnEveryRank(world, prepare);
   const dim = x.shape[1];
-  const scalars = [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')];
   if (options.world !== undefined) {
     // Each rank's t' and b gradients are its rows' shares: summed over the
     // ranks (world.allReduceGradients) they are the global batch's gradients,

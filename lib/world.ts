@@ -206,16 +206,21 @@ export function worldAddon(world: unknown): MpiAddon {
 }
 
 /**
- * Runs a call with options.world. A rank whose arguments fail here, before the native call,
- * still takes part in the collective check, so that every rank fails instead of hanging.
+ * Runs `check` of a call with options.world. A rank whose arguments fail here, before the native
+ * call, still takes part in the collective check, so that every rank fails instead of hanging.
  */
-export function withWorld<R>(options: SiglipOptions, check: () => void, call: (addon: MpiAddon) => R): R {
-  const addon = worldAddon(options.world);
+export function checkedOnEveryRank<R>(world: unknown, check: () => R): R {
+  const addon = worldAddon(world);
   try {
-    check();
+    return check();
   } catch (error) {
     addon.failCall((error as Error).message);
     throw error;
   }
-  return call(addon);
+}
+
+/** A raw call with options.world: its JavaScript checks, then the native ring. */
+export function withWorld<R>(options: SiglipOptions, check: () => void, call: (addon: MpiAddon) => R): R {
+  checkedOnEveryRank(options.world, check);
+  return call(worldAddon(options.world));
 }

@@ -157,6 +157,12 @@ async function errorSuite(): Promise<void> {
       ...(mine ? { signal: new AbortController().signal } : {}),
     }),
   );
+  await attempt('op: x of another dtype', () =>
+    tf.tidy(() => {
+      const xt = tf.tensor2d(x, [8, 4]);
+      return siglipLoss(mine ? tf.cast(xt, 'int32') : xt, tf.tensor2d(y, [8, 4]), 0, 0, { world });
+    }),
+  );
   await attempt('gradients of another length', () => {
     const grads = mine ? [tf.scalar(1), tf.scalar(2)] : [tf.scalar(1)];
     try {

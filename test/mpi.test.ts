@@ -129,6 +129,7 @@ function checkMismatches(results: Result[], ranks: number): void {
       `rank ${odd} has options.positives 'labels' but rank 0 has 'diagonal'`,
     ),
     signal: /options\.signal cannot stop a call across ranks/,
+    'op: x of another dtype': /x must have dtype float32, got int32/,
     'gradients of another length': new RegExp(
       `allReduceGradients: rank ${odd} has 2 values but rank 0 has 1`,
     ),
@@ -141,7 +142,10 @@ function checkMismatches(results: Result[], ranks: number): void {
     assert.equal(group.length, ranks, `${name}: every rank reports`);
     for (const r of group) {
       assert.match(r.message ?? '', pattern, `${name} on rank ${r.rank}`);
-      if (r.rank !== odd && ['unknown option', 'x not a Float32Array', 'signal'].includes(name)) {
+      if (
+        r.rank !== odd &&
+        ['unknown option', 'x not a Float32Array', 'signal', 'op: x of another dtype'].includes(name)
+      ) {
         assert.match(r.message!, new RegExp(`rank ${odd}'s arguments are invalid`));
       }
       assert.equal(r.after, true, `${name}: the world works after the error`);
