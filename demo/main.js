@@ -29,23 +29,32 @@ function loadTfjsNode() {
   }
 }
 
-function main() {
+// world (siglip-loss/mpi, from demo/mpi.js): data-parallel over its ranks, the
+// same global batch of BATCH; rank 0 reports.
+function main({ world } = {}) {
   const tf = loadTfjsNode();
   const scenes = makeScenes(7);
-  console.log(
+  const reporting = world === undefined || world.rank === 0;
+  const log = (...args) => reporting && console.log(...args);
+  log(
     `shapes dataset: ${scenes.train.length} training scene combinations, ${scenes.heldOut.length} held out; ` +
       `tfjs backend '${tf.getBackend()}', native engine ${backendInfo().engine}` +
-      (CAPTION_LABELS ? '; positives: caption labels' : ''),
+      (CAPTION_LABELS ? '; positives: caption labels' : '') +
+      (world === undefined ? '' : `; data-parallel on ${world.size} MPI ranks of ${BATCH / world.size} rows`),
   );
-  const progress = createProgress(Math.round(EXAMPLES / BATCH), 'train');
+  const progress = reporting
+    ? createProgress(Math.round(EXAMPLES / BATCH), 'train')
+    : { step() {}, finish() {} };
   const started = Date.now();
   const { model, history, steps } = train(tf, {
     scenes,
     batchSize: BATCH,
+    ranks: world === undefined ? 1 : world.size,
     examples: EXAMPLES,
     tPrime: SIGLIP_DEFAULT_T_PRIME,
     bias: SIGLIP_DEFAULT_BIAS,
     captionLabels: CAPTION_LABELS,
+    world,
     onStep: (step, total, loss) => {
       for (let s = step - 9; s <= step; s++) if (s >= 1) progress.step(`loss ${loss.toFixed(3)}`);
     },
@@ -55,18 +64,23 @@ function main() {
   const result = evaluate(tf, model, scenes.heldOut);
   const t = Math.exp(model.scalars.tPrime.dataSync()[0]);
   const b = model.scalars.bias.dataSync()[0];
-  console.log(
+  log(
     `trained ${steps} steps of ${BATCH} in ${seconds.toFixed(0)} s; final loss ${history.at(-1).loss.toFixed(3)}; ` +
       `learned t = ${t.toFixed(2)}, b = ${b.toFixed(2)}`,
   );
-  console.log(
+  log(
     `held-out zero-shot retrieval among ${result.candidates} unseen combinations (chance ${(100 * result.chance).toFixed(1)}%): ` +
       `image->text ${(100 * result.imageToText).toFixed(1)}%, text->image ${(100 * result.textToImage).toFixed(1)}%`,
   );
+  if (!reporting) {
+    model.dispose();
+    return;
+  }
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   const report = {
     batchSize: BATCH,
+    ranks: world === undefined ? 1 : world.size,
     examples: EXAMPLES,
     captionLabels: CAPTION_LABELS,
     steps,
@@ -77,9 +91,12 @@ function main() {
     ...result,
     history,
   };
-  fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(report, null, 1) + '\n');
-  console.log('report: demo/results/report.json');
+  const name = world === undefined ? 'report.json' : 'report-mpi.json';
+  fs.writeFileSync(path.join(dir, name), JSON.stringify(report, null, 1) + '\n');
+  console.log(`report: demo/results/${name}`);
   model.dispose();
 }
 
-main();
+if (require.main === module) main();
+
+module.exports = { main };

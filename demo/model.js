@@ -6,7 +6,23 @@ const { SIZE, CAPTION_LENGTH, VOCABULARY } = require('./dataset');
 
 const EMBEDDING = 64;
 
-function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10 } = {}) {
+// initSeed: seeded initial weights (the same in every process, e.g. to compare
+// data-parallel training with one process); without it tfjs's own random ones.
+function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10, initSeed } = {}) {
+  let layer = 0;
+  const seeded = (kind) => {
+    layer += 1;
+    if (initSeed === undefined) return {};
+    return kind === 'embedding'
+      ? {
+          embeddingsInitializer: tf.initializers.randomUniform({
+            minval: -0.05,
+            maxval: 0.05,
+            seed: initSeed + layer,
+          }),
+        }
+      : { kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + layer }) };
+  };
   const image = tf.sequential({
     layers: [
       tf.layers.conv2d({
@@ -16,19 +32,32 @@ function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10 } = {}) {
         strides: 2,
         padding: 'same',
         activation: 'relu',
+        ...seeded('kernel'),
       }),
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.conv2d({
+        filters: 32,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        ...seeded('kernel'),
+      }),
       tf.layers.flatten(),
-      tf.layers.dense({ units: 128, activation: 'relu' }),
-      tf.layers.dense({ units: EMBEDDING }),
+      tf.layers.dense({ units: 128, activation: 'relu', ...seeded('kernel') }),
+      tf.layers.dense({ units: EMBEDDING, ...seeded('kernel') }),
     ],
   });
   const text = tf.sequential({
     layers: [
-      tf.layers.embedding({ inputDim: VOCABULARY.length, outputDim: 24, inputLength: CAPTION_LENGTH }),
+      tf.layers.embedding({
+        inputDim: VOCABULARY.length,
+        outputDim: 24,
+        inputLength: CAPTION_LENGTH,
+        ...seeded('embedding'),
+      }),
       tf.layers.flatten(),
-      tf.layers.dense({ units: 128, activation: 'relu' }),
-      tf.layers.dense({ units: EMBEDDING }),
+      tf.layers.dense({ units: 128, activation: 'relu', ...seeded('kernel') }),
+      tf.layers.dense({ units: EMBEDDING, ...seeded('kernel') }),
     ],
   });
   const scalars = {

@@ -5,11 +5,29 @@ const { siglipLoss, softmaxLoss } = require('..');
 const { CAPTION_LENGTH, SIZE, batch, caption, render, rng, tokenize } = require('./dataset');
 const { createDualEncoder } = require('./model');
 
+/** This rank's rows of a global batch: an equal share of it per rank, in rank order. */
+function rowsOfRank(b, batchSize, world) {
+  if (world === undefined) return { ...b, rows: batchSize };
+  if (batchSize % world.size !== 0)
+    throw new RangeError(`batch ${batchSize} is not a multiple of ${world.size} ranks`);
+  const rows = batchSize / world.size;
+  const first = world.rank * rows;
+  return {
+    images: b.images.subarray(first * SIZE * SIZE * 3, (first + rows) * SIZE * SIZE * 3),
+    tokens: b.tokens.subarray(first * CAPTION_LENGTH, (first + rows) * CAPTION_LENGTH),
+    captionIds: b.captionIds?.subarray(first, first + rows),
+    rows,
+  };
+}
+
 /**
  * Trains on `scenes.train` for `examples` examples in batches of `batchSize`.
  * With `captionLabels` the sigmoid loss takes every pair with the same caption
  * as a positive (positives: 'labels'), not only the diagonal.
- * onStep(step, steps, loss) is called with the loss of every 10th step.
+ * onStep(step, steps, loss) is called with the loss of every `lossEvery`th step.
+ * With `world` (siglip-loss/mpi) training is data-parallel: every rank draws the
+ * same global batch, embeds its rows, and the gradients of siglipLoss(..., { world })
+ * summed over the ranks are the global batch's, so every rank takes the same step.
  */
 function train(
   tf,
@@ -19,34 +37,43 @@ function train(
     batchSize,
     examples,
     seed = 1,
+    initSeed,
     tPrime,
     bias,
     learningRate = 2e-3,
     captionLabels = false,
+    lossEvery = 10,
+    world,
     onStep,
   },
 ) {
-  const model = createDualEncoder(tf, { tPrime, bias });
+  const model = createDualEncoder(tf, { tPrime, bias, initSeed });
+  if (world !== undefined) world.broadcastVariables(model.trainableVariables());
   const optimizer = tf.train.adam(learningRate);
   const random = rng(seed);
   const steps = Math.max(1, Math.round(examples / batchSize));
   const history = [];
   for (let step = 1; step <= steps; step++) {
-    const b = batch(scenes.train, batchSize, random);
-    const wantLoss = step % 10 === 0 || step === steps;
-    const cost = optimizer.minimize(
-      () =>
-        tf.tidy(() => {
-          const x = model.embedImages(tf.tensor4d(b.images, [batchSize, SIZE, SIZE, 3]));
-          const y = model.embedTexts(tf.tensor2d(b.tokens, [batchSize, CAPTION_LENGTH], 'int32'));
-          const labels = { positives: 'labels', xLabels: b.captionIds, yLabels: b.captionIds };
-          return loss === 'sigmoid'
-            ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias, captionLabels ? labels : {})
-            : softmaxLoss(x, y, model.scalars.tPrime);
-        }),
-      wantLoss,
-    );
-    if (cost) {
+    const b = rowsOfRank(batch(scenes.train, batchSize, random), batchSize, world);
+    const wantLoss = step % lossEvery === 0 || step === steps;
+    const lossOfBatch = () =>
+      tf.tidy(() => {
+        const x = model.embedImages(tf.tensor4d(b.images, [b.rows, SIZE, SIZE, 3]));
+        const y = model.embedTexts(tf.tensor2d(b.tokens, [b.rows, CAPTION_LENGTH], 'int32'));
+        const labels = captionLabels
+          ? { positives: 'labels', xLabels: b.captionIds, yLabels: b.captionIds }
+          : {};
+        const options = world === undefined ? labels : { ...labels, world };
+        return loss === 'sigmoid'
+          ? siglipLoss(x, y, model.scalars.tPrime, model.scalars.bias, options)
+          : softmaxLoss(x, y, model.scalars.tPrime);
+      });
+    const cost =
+      world === undefined
+        ? optimizer.minimize(lossOfBatch, wantLoss)
+        : dataParallelStep(tf, optimizer, world, lossOfBatch);
+    if (cost && !wantLoss) cost.dispose();
+    if (cost && wantLoss) {
       const value = cost.dataSync()[0];
       cost.dispose();
       history.push({ step, loss: value });
@@ -55,6 +82,15 @@ function train(
   }
   optimizer.dispose();
   return { model, history, steps };
+}
+
+/** optimizer.minimize with the gradients summed over the ranks in between. */
+function dataParallelStep(tf, optimizer, world, lossOfBatch) {
+  const { value, grads } = tf.variableGrads(lossOfBatch);
+  const summed = world.allReduceGradients(grads);
+  optimizer.applyGradients(summed);
+  tf.dispose([grads, summed]);
+  return value;
 }
 
 /**

@@ -15,6 +15,13 @@ export interface SiglipLossAndGrads {
   dTPrime: number;
   /** dL/db, the gradient of the bias. */
   dBias: number;
+  /**
+   * With options.world: this rank's share of dTPrime (the sum over its own rows); the shares of
+   * all ranks add up to dTPrime.
+   */
+  rankDTPrime?: number;
+  /** With options.world: this rank's share of dBias. */
+  rankDBias?: number;
 }
 
 /** What the native addon returns for one softmax (CLIP) pass. */

@@ -12,6 +12,8 @@ import {
   checkSoftmaxOptionNames,
 } from './options';
 import type { SiglipOptions, SoftmaxOptions } from './options';
+import { siglipLossAndGrads, siglipLossValue } from './raw';
+import { checkedOnEveryRank } from './world';
 
 let tfCore: typeof tfjs | undefined;
 
@@ -166,11 +168,30 @@ export function siglipLoss(
   bias: Scalar | number = SIGLIP_DEFAULT_BIAS,
   opOptions: SiglipOpOptions = {},
 ): Scalar {
-  checkPair(x, y);
-  checkOptionNames(opOptions);
-  const options = nativeOptions(opOptions);
+  const prepare = (): { options: SiglipOptions; scalars: Tensor[] } => {
+    checkPair(x, y);
+    checkOptionNames(opOptions);
+    return {
+      options: nativeOptions(opOptions),
+      scalars: [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')],
+    };
+  };
+  // With a world, a rank whose arguments fail here makes every rank fail (no hang).
+  const world = (opOptions as { world?: unknown } | null | undefined)?.world;
+  const { options, scalars } = world === undefined ? prepare() : checkedOnEveryRank(world, prepare);
   const dim = x.shape[1];
-  const scalars = [toScalar(tPrime, 'tPrime'), toScalar(bias, 'bias')];
+  if (options.world !== undefined) {
+    // Each rank's t' and b gradients are its rows' shares: summed over the
+    // ranks (world.allReduceGradients) they are the global batch's gradients,
+    // as the towers' are, while the loss value is the global loss.
+    return nativeLossOp('siglipLoss', x, y, scalars, {
+      lossOnly: (xs, ys, [tp, b]) => siglipLossValue(xs, ys, dim, tp as number, b as number, options),
+      lossAndGrads: (xs, ys, [tp, b]) => {
+        const r = siglipLossAndGrads(xs, ys, dim, tp as number, b as number, options);
+        return { ...r, scalarGrads: [r.rankDTPrime as number, r.rankDBias as number] };
+      },
+    });
+  }
   const addon = (): NativeAddon => nativeAddon(options.device);
   return nativeLossOp('siglipLoss', x, y, scalars, {
     lossOnly: (xs, ys, [tp, b]) => addon().loss(xs, ys, dim, tp as number, b as number, options),

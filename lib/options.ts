@@ -1,3 +1,5 @@
+import type { World } from './world';
+
 /** Which (row, column) pairs are positives. */
 export type PositivesKind = 'diagonal' | 'none' | 'labels';
 /** Where the pass runs. 'auto': CUDA when a device is present, else the CPU. */
@@ -46,6 +48,14 @@ export interface SiglipOptions {
    * CPU: 'fp32' (default) or 'bf16'. CUDA: 'tf32' (default) or 'bf16'.
    */
   precision?: Precision;
+  /**
+   * The ranks of an MPI job (initWorld() of 'siglip-loss/mpi'): x and y are this rank's rows of the
+   * global batch (in rank order), positives and positiveOffset refer to global indices, the loss
+   * is normalized by the global N. The raw calls return the global loss, dTPrime and dBias (the
+   * same bits on every rank) and this rank's rows of dX and dY. Every rank must make the same
+   * calls in the same order. See docs/distributed.md.
+   */
+  world?: World;
 }
 
 /** Options of the softmax (CLIP) loss: it runs on the CPU. */
@@ -75,6 +85,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'xLabels',
   'yLabels',
   'signal',
+  'world',
 ]);
 
 const SOFTMAX_OPTIONS: ReadonlySet<string> = new Set(['threads', 'device', 'signal']);

@@ -3,6 +3,7 @@ import { describeBackends, nativeAddon, softmaxDevice } from './native';
 import type { CpuInfo, CudaInfo, SiglipLossAndGrads, SoftmaxLossAndGrads } from './native';
 import { checkOptionNames, checkSoftmaxOptionNames } from './options';
 import type { SiglipOptions, SoftmaxOptions } from './options';
+import { withWorld } from './world';
 
 export type { CpuInfo, CudaInfo, SiglipLossAndGrads, SoftmaxLossAndGrads } from './native';
 export {
@@ -43,6 +44,13 @@ export function siglipLossAndGrads(
   bias: number,
   options?: SiglipOptions,
 ): SiglipLossAndGrads {
+  if (options?.world !== undefined) {
+    return withWorld(
+      options,
+      () => checkOptionNames(options),
+      (addon) => addon.lossAndGrads(x, y, dim, tPrime, bias, options),
+    );
+  }
   checkOptionNames(options);
   return nativeAddon(options?.device).lossAndGrads(x, y, dim, tPrime, bias, options);
 }
@@ -62,6 +70,13 @@ export function siglipLossAndGradsAsync(
   options?: SiglipOptions,
 ): Promise<SiglipLossAndGrads> {
   return rejectingSyncErrors(() => {
+    if (options?.world !== undefined) {
+      return withWorld(
+        options,
+        () => checkOptionNames(options),
+        (addon) => addon.lossAndGradsAsync(x, y, dim, tPrime, bias, options),
+      );
+    }
     checkOptionNames(options);
     return nativeAddon(options?.device).lossAndGradsAsync(x, y, dim, tPrime, bias, options);
   });
@@ -76,6 +91,13 @@ export function siglipLossValue(
   bias: number,
   options?: SiglipOptions,
 ): number {
+  if (options?.world !== undefined) {
+    return withWorld(
+      options,
+      () => checkOptionNames(options),
+      (addon) => addon.loss(x, y, dim, tPrime, bias, options).loss,
+    );
+  }
   checkOptionNames(options);
   return nativeAddon(options?.device).loss(x, y, dim, tPrime, bias, options);
 }

@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const dist = path.join(__dirname, '..', 'dist');
-for (const entry of ['index', 'raw']) {
+for (const entry of ['index', 'raw', 'mpi']) {
   const names = Object.keys(require(path.join(dist, `${entry}.js`))).filter((n) => n !== '__esModule');
   const source =
     `import cjs from './${entry}.js';\n` +

@@ -32,3 +32,14 @@ test('CommonJS require of the package', () => {
   const out = execFileSync(process.execPath, ['-e', script], { cwd: root }).toString().trim();
   assert.equal(out, `function ${Math.log(10)}`);
 });
+
+test('siglip-loss/mpi from ESM and CommonJS (the MPI module itself loads only in initWorld)', () => {
+  const esm = `import { initWorld } from 'siglip-loss/mpi'; console.log(typeof initWorld);`;
+  const cjs = `console.log(typeof require('siglip-loss/mpi').initWorld)`;
+  for (const args of [
+    ['--input-type=module', '-e', esm],
+    ['-e', cjs],
+  ]) {
+    assert.equal(execFileSync(process.execPath, args, { cwd: root }).toString().trim(), 'function');
+  }
+});
