@@ -62,6 +62,9 @@ function cases() {
   const list = [];
   for (const n of SIZES) {
     list.push({ n, path: 'siglip-loss fused fwd+bwd', threads, flopsPerPair: 6 * D });
+    if (n === SIZES[SIZES.length - 1]) {
+      list.push({ n, path: 'siglip-loss fused fwd+bwd', labels: true, threads, flopsPerPair: 6 * D });
+    }
     if (n === 4096) list.push({ n, path: 'siglip-loss fused fwd+bwd', threads: 1, flopsPerPair: 6 * D });
     list.push({ n, path: 'siglip-loss loss only', threads, flopsPerPair: 2 * D });
     list.push({ n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads, flopsPerPair: 6 * D });
@@ -74,11 +77,26 @@ function cases() {
   return list;
 }
 
+/** positives: 'labels' in random groups of 4 (labels-cost.js's rule): every row has ~4 positives. */
+function groupsOfFour(n) {
+  let s = 3;
+  const group = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % (n / 4);
+  return {
+    positives: 'labels',
+    xLabels: Int32Array.from({ length: n }, group),
+    yLabels: Int32Array.from({ length: n }, group),
+  };
+}
+
 /** One call of case c, ready to time, and what to free afterwards. */
 function prepareCase(c) {
   const x = unitRows(c.n, D);
   const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
-  const options = { threads: c.threads, precision: c.precision ?? 'fp32' };
+  const options = {
+    threads: c.threads,
+    precision: c.precision ?? 'fp32',
+    ...(c.labels ? groupsOfFour(c.n) : {}),
+  };
   if (c.path === 'siglip-loss fused fwd+bwd')
     return { call: () => siglipLossAndGrads(x, y, D, Math.log(10), -10, options), tensors: [] };
   if (c.path === 'siglip-loss loss only')
@@ -215,7 +233,7 @@ function main() {
     r.m,
     r.d,
     r.threads,
-    r.path,
+    r.labels ? `${r.path}, labels (groups of 4)` : r.path,
     r.precision ?? 'fp32',
     r.ms.toFixed(1),
     r.gflops.toFixed(1),
@@ -294,7 +312,7 @@ function main() {
 }
 
 function fusedRow(r, precision = 'fp32') {
-  return r.path === 'siglip-loss fused fwd+bwd' && (r.precision ?? 'fp32') === precision;
+  return r.path === 'siglip-loss fused fwd+bwd' && !r.labels && (r.precision ?? 'fp32') === precision;
 }
 
 const ACCURACY_N = 512;
