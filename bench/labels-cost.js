@@ -6,6 +6,7 @@
 // `node bench/labels-cost.js [rounds] [n]`; prints each round and the median ratio.
 'use strict';
 const { siglipLossAndGrads } = require('..');
+const { groupsOfFour } = require('./lib/labels');
 
 const rounds = Number(process.argv[2] ?? 5);
 const n = Number(process.argv[3] ?? 8192);
@@ -23,13 +24,9 @@ function rows(count, seed) {
 
 const x = rows(n, 1);
 const y = rows(n, 2);
-let s = 3;
-const group = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % (n / 4);
-const xLabels = Int32Array.from({ length: n }, group);
-const yLabels = Int32Array.from({ length: n }, group);
 const variants = {
   diagonal: {},
-  labels: { positives: 'labels', xLabels, yLabels },
+  labels: groupsOfFour(n),
 };
 
 function seconds(options) {

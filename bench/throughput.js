@@ -11,6 +11,7 @@ const path = require('node:path');
 const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
 const { fmaPeak, machineInfo, measureCeiling, root } = require('./lib/machine');
 const { errorsAgainstFloat64 } = require('./lib/float64-reference');
+const { groupsOfFour } = require('./lib/labels');
 const { createProgress } = require('./lib/progress');
 const { signLabels, sigmoidLoss, softmaxLoss, valueAndGradsStep } = require('./lib/tfjs-losses');
 
@@ -75,17 +76,6 @@ function cases() {
     list.push({ n, path: 'tfjs-node materialized softmax fwd+bwd', threads, flopsPerPair: 6 * D });
   }
   return list;
-}
-
-/** positives: 'labels' in random groups of 4 (labels-cost.js's rule): every row has ~4 positives. */
-function groupsOfFour(n) {
-  let s = 3;
-  const group = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % (n / 4);
-  return {
-    positives: 'labels',
-    xLabels: Int32Array.from({ length: n }, group),
-    yLabels: Int32Array.from({ length: n }, group),
-  };
 }
 
 /** One call of case c, ready to time, and what to free afterwards. */
