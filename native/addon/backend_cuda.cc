@@ -2,50 +2,32 @@
 #include <stdexcept>
 #include <string>
 
-#include "../cuda/siglip_cuda.h"
+#include "../cuda/cuda_problem.h"
 #include "backend.h"
 
 namespace siglip::addon {
 namespace {
 
 SiglipCudaProblem problemOf(const Request& request) {
-  if (request.inputs.positives.kind == PositivePairs::Kind::kLabels)
-    throw std::invalid_argument(
-        "options.positives 'labels' runs on device 'cpu' only (no CUDA kernel for labels yet)");
   if (request.precision == RequestedPrecision::kFloat32)
     throw std::invalid_argument(
         "options.precision 'fp32' is CPU-only: device 'cuda' computes in 'tf32' or 'bf16'");
-  const LossInputs& in = request.inputs;
-  SiglipCudaProblem p{};
-  p.n = in.n;
-  p.m = in.m;
-  p.dim = in.dim;
-  p.tPrime = in.tPrime;
-  p.bias = in.bias;
-  p.positives = in.positives.kind == PositivePairs::Kind::kNone ? SIGLIP_CUDA_POSITIVES_NONE
-                                                                : SIGLIP_CUDA_POSITIVES_DIAGONAL;
-  p.positiveOffset = in.positives.offset;
-  p.precision =
-      request.precision == RequestedPrecision::kBFloat16 ? SIGLIP_CUDA_BF16 : SIGLIP_CUDA_TF32;
-  return p;
+  return cudaProblemOf(request.inputs, request.precision == RequestedPrecision::kBFloat16);
 }
 
 // First of every call: without a GPU each request, whatever it asks, gets this.
 void requireDevice() {
-  const int count = siglip_cuda_device_count();
-  if (count <= 0)
-    throw std::runtime_error(
-        std::string("device 'cuda' requested, but there is no usable CUDA device (") +
-        (count < 0 ? siglip_cuda_last_error() : "none is present") + ")");
+  const std::string problem = noUsableCudaDevice();
+  if (!problem.empty()) throw std::runtime_error(problem);
 }
 
-// grads null: loss only.
 // The pass is not cut by an abort (RunOptions::cancel): it is checked before
 // and after it, so an aborted call still rejects.
 void checkCancelled(const Request& request) {
   if (request.options.cancel != nullptr && request.options.cancel->load()) throw Cancelled();
 }
 
+// grads null: loss only.
 double run(const Request& request, Gradients* grads) {
   requireDevice();
   const SiglipCudaProblem p = problemOf(request);

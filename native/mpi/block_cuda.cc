@@ -4,31 +4,15 @@
 #include <string>
 #include <vector>
 
-#include "../cuda/siglip_cuda.h"
+#include "../cuda/cuda_problem.h"
 #include "block_backend.h"
 
 namespace siglip::mpi {
 
-std::string cudaUnavailable() {
-  const int devices = siglip_cuda_device_count();
-  if (devices > 0) return "";
-  return std::string("device 'cuda' requested, but ") +
-         (devices < 0 ? siglip_cuda_last_error() : "no CUDA device is present");
-}
+std::string cudaUnavailable() { return noUsableCudaDevice(); }
 
 BlockSums cudaBlock(const LossInputs& in, bool bf16, float* dx, float* dyBlock) {
-  if (in.positives.kind == PositivePairs::Kind::kLabels)
-    throw std::invalid_argument("options.positives 'labels' runs on device 'cpu' only");
-  SiglipCudaProblem p{};
-  p.n = in.n;
-  p.m = in.m;
-  p.dim = in.dim;
-  p.tPrime = in.tPrime;
-  p.bias = in.bias;
-  p.positives = in.positives.kind == PositivePairs::Kind::kNone ? SIGLIP_CUDA_POSITIVES_NONE
-                                                                : SIGLIP_CUDA_POSITIVES_DIAGONAL;
-  p.positiveOffset = in.positives.offset;
-  p.precision = bf16 ? SIGLIP_CUDA_BF16 : SIGLIP_CUDA_TF32;
+  const SiglipCudaProblem p = cudaProblemOf(in, bf16);
   // The CUDA pass overwrites dX: the block's goes to a scratch block first.
   std::vector<float> blockDx(dx != nullptr ? static_cast<size_t>(in.n * in.dim) : 0);
   SiglipCudaScalars out{};
