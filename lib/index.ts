@@ -20,4 +20,6 @@ export {
   type SiglipOptions,
   type SoftmaxLossAndGrads,
   type SoftmaxOptions,
+  type AbortSignalLike,
+  type WorldHandle,
 } from './raw';

@@ -1,4 +1,24 @@
-import type { World } from './world';
+/**
+ * What options.world takes: the World of initWorld() ('siglip-loss/mpi'). Declared here without
+ * tfjs types, so that the raw API's types need no tfjs.
+ */
+export interface WorldHandle {
+  /** This process's rank, 0 to size - 1. */
+  readonly rank: number;
+  /** Number of ranks. */
+  readonly size: number;
+}
+
+/**
+ * What options.signal takes: an AbortSignal (declared structurally, so that the types need
+ * neither the DOM library nor @types/node).
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 
 /** Which (row, column) pairs are positives. */
 export type PositivesKind = 'diagonal' | 'none' | 'labels';
@@ -33,7 +53,7 @@ export interface SiglipOptions {
    * within a second) and rejects the promise with an AbortError (`name` 'AbortError', `cause`
    * the signal's reason). Sync calls reject it with a TypeError.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Offset k of the diagonal, any integer (default 0). */
   positiveOffset?: number;
   /** Worker threads of the CPU pass (default: hardware concurrency). */
@@ -55,7 +75,7 @@ export interface SiglipOptions {
    * same bits on every rank) and this rank's rows of dX and dY. Every rank must make the same
    * calls in the same order. See docs/distributed.md.
    */
-  world?: World;
+  world?: WorldHandle;
 }
 
 /** Options of the softmax (CLIP) loss: it runs on the CPU. */
@@ -63,7 +83,7 @@ export interface SoftmaxOptions {
   /** Worker threads (default: hardware concurrency). */
   threads?: number;
   /** Async calls only: stops the pass and rejects with an AbortError (as in SiglipOptions). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** 'cpu' (default); 'auto' also runs on the CPU (no CUDA kernel yet); 'cuda' is an error. */
   device?: Device;
 }

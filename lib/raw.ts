@@ -15,6 +15,8 @@ export {
   type Precision,
   type SiglipOptions,
   type SoftmaxOptions,
+  type AbortSignalLike,
+  type WorldHandle,
 } from './options';
 
 /** backendInfo(): the CPU engine and the CUDA device, if any. */
