@@ -14,9 +14,13 @@ export interface WorldHandle {
  * neither the DOM library nor @types/node).
  */
 export interface AbortSignalLike {
+  /** Whether it was aborted already: the call then rejects at once. */
   readonly aborted: boolean;
+  /** Why it was aborted: the AbortError's `cause`. */
   readonly reason?: unknown;
+  /** The call listens for 'abort' while it runs. */
   addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  /** The call removes its listener when it settles. */
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
