@@ -15,6 +15,7 @@
 
 #include "siglip.h"
 #include "tile_engine.h"
+#include "tile_kernels.h"
 #include "worker_pool.h"
 
 namespace siglip {
@@ -51,6 +52,9 @@ inline int workersFor(const PassInputs& in, int threads) {
 template <typename TileFn>
 void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, float* dy,
              bool accumulate, TileFn&& tileFn) {
+  // The instruction set (SIGLIP_ISA) is chosen here, on the caller's thread: a
+  // bad value must throw to the caller, not in a worker (std::terminate).
+  kernels::forThisCpu();
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
   std::vector<std::unique_ptr<TileEngine>> engines(workers);
   for (auto& engine : engines) engine = makeTileEngine(in.precision, in.dim);
