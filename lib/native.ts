@@ -83,7 +83,8 @@ export interface CudaInfo {
   error?: string;
 }
 
-type Call<R> = (
+/** The sigmoid loss's native call signature, shared by the CPU, CUDA and MPI modules. */
+export type Call<R> = (
   x: Float32Array,
   y: Float32Array,
   dim: number,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
 
-import type { SiglipLossAndGrads } from './native';
+import type { Call, SiglipLossAndGrads } from './native';
 import type { SiglipOptions } from './options';
 
 /** How a ring call spent its time, and what it sent (measured by the native ring). */
@@ -18,22 +18,13 @@ export interface RingStats {
   bytesSent: number;
 }
 
-type WorldCall<R> = (
-  x: Float32Array,
-  y: Float32Array,
-  dim: number,
-  tPrime: number,
-  bias: number,
-  options?: SiglipOptions,
-) => R;
-
 interface MpiAddon {
   init(): { rank: number; size: number; library: string };
   finalize(): void;
   abort(code: number): void;
-  lossAndGrads: WorldCall<SiglipLossAndGrads & { ring: RingStats }>;
-  lossAndGradsAsync: WorldCall<Promise<SiglipLossAndGrads & { ring: RingStats }>>;
-  loss: WorldCall<{ loss: number; ring: RingStats }>;
+  lossAndGrads: Call<SiglipLossAndGrads & { ring: RingStats }>;
+  lossAndGradsAsync: Call<Promise<SiglipLossAndGrads & { ring: RingStats }>>;
+  loss: Call<{ loss: number; ring: RingStats }>;
   failCall(message: string): void;
   allReduceSum(values: Float32Array): Float32Array;
   broadcast(values: Float32Array, root: number): Float32Array;
