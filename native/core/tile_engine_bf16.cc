@@ -15,10 +15,7 @@
 namespace siglip {
 namespace {
 
-using kernel::kPanel;
-
 int64_t pairsOf(int64_t count) { return (count + 1) / 2; }
-int64_t wholePanels(int64_t width) { return (width + kPanel - 1) / kPanel * kPanel; }
 
 // dst[r][k] = (src[r][2k], src[r][2k + 1]) for k < pairs, zero past `valid`
 // columns; dst rows have stride `pairs`.
@@ -68,12 +65,12 @@ void pairAcrossRows(uint32_t* dst, int64_t dstStride, const float* src, int64_t 
   }
 }
 
-// The same into panel-major layout: panels of pairsOf(rows) steps x kPanel.
-void pairAcrossRowsInPanels(uint32_t* dst, const float* src, int64_t stride, int64_t rows,
-                            int64_t valid, int64_t width) {
-  for (int64_t p0 = 0; p0 < width; p0 += kPanel)
-    pairAcrossRows(dst + p0 * pairsOf(rows), kPanel, src + std::min(p0, valid), stride, rows,
-                   valid - p0, kPanel);
+// The same into panel-major layout: panels of pairsOf(rows) steps x panel.
+void pairAcrossRowsInPanels(uint32_t* dst, int64_t panel, const float* src, int64_t stride,
+                            int64_t rows, int64_t valid, int64_t width) {
+  for (int64_t p0 = 0; p0 < width; p0 += panel)
+    pairAcrossRows(dst + p0 * pairsOf(rows), panel, src + std::min(p0, valid), stride, rows,
+                   valid - p0, panel);
 }
 
 // One column tile (kTile rows of y) as pair words.
@@ -89,8 +86,11 @@ class BFloat16Engine final : public TileEngine {
  public:
   static constexpr int kSlots = 4;
 
+  // The native kernel runs only with the AVX-512 set (hasNativeDotProducts),
+  // whose panels it shares.
   explicit BFloat16Engine(int64_t dim)
-      : dim_(dim),
+      : panel_(kernels::forThisCpu().panel),
+        dim_(dim),
         dimPairs_(pairsOf(dim)),
         accumulate_(bf16::hasNativeDotProducts() ? bf16::accumulateNative
                                                  : kernels::forThisCpu().bfloat16),
@@ -99,7 +99,7 @@ class BFloat16Engine final : public TileEngine {
         gPairs_(kTile * pairsOf(kTile)),
         gTransposed_(pairsOf(kTile) * kTile) {
     for (BFloat16Columns& c : columns_) {
-      c.transposed.resize(dimPairs_ * kTile);
+      c.transposed.resize(dimPairs_ * wholePanels(kTile));
       c.rows.resize(pairsOf(kTile) * wholePanels(dim));
     }
   }
@@ -112,13 +112,13 @@ class BFloat16Engine final : public TileEngine {
     // y's rows as pairs (xPairs_ is refilled by setRows), then transposed
     // into panels: dot's right-hand operand, a step is a pair of features.
     pairAlongRows(xPairs_.data(), yTile, dim_, cols, dim_, dimPairs_);
-    for (int64_t p0 = 0; p0 < kTile; p0 += kPanel)
+    for (int64_t p0 = 0; p0 < kTile; p0 += panel_)
       for (int64_t k = 0; k < dimPairs_; ++k) {
-        uint32_t* line = c.transposed.data() + p0 * dimPairs_ + k * kPanel;
-        for (int64_t j = 0; j < kPanel; ++j)
+        uint32_t* line = c.transposed.data() + p0 * dimPairs_ + k * panel_;
+        for (int64_t j = 0; j < panel_; ++j)
           line[j] = p0 + j < cols ? xPairs_[(p0 + j) * dimPairs_ + k] : 0u;
       }
-    pairAcrossRowsInPanels(c.rows.data(), yTile, dim_, cols, dim_, wholePanels(dim_));
+    pairAcrossRowsInPanels(c.rows.data(), panel_, yTile, dim_, cols, dim_, wholePanels(dim_));
   }
 
   void setRows(const float* xTile, int64_t rows) override {
@@ -131,37 +131,39 @@ class BFloat16Engine final : public TileEngine {
   void dot(float* s, int slot) override {
     std::fill(s, s + rows_ * kTile, 0.0f);
     accumulate(s, rows_, xPairs_.data(), dimPairs_, 1, columns_[slot].transposed.data(),
-               dimPairs_ * kPanel, dimPairs_, kTile);
+               dimPairs_ * panel_, dimPairs_, kTile);
   }
 
   void accumulateRowGrads(float* dx, const float* g, int slot) override {
     const BFloat16Columns& c = columns_[slot];
     const int64_t steps = pairsOf(c.cols);
     pairAlongRows(gPairs_.data(), g, kTile, rows_, c.cols, pairsOf(kTile));
-    accumulate(dx, rows_, gPairs_.data(), pairsOf(kTile), 1, c.rows.data(), steps * kPanel, steps,
+    accumulate(dx, rows_, gPairs_.data(), pairsOf(kTile), 1, c.rows.data(), steps * panel_, steps,
                dim_);
   }
 
   void accumulateColumnGrads(float* dy, const float* g, int slot) override {
     const int64_t cols = columns_[slot].cols, steps = pairsOf(rows_);
     if (!xRowsReady_) {  // the loss-only pass never needs it
-      pairAcrossRowsInPanels(xRows_.data(), xTile_, dim_, rows_, dim_, wholePanels(dim_));
+      pairAcrossRowsInPanels(xRows_.data(), panel_, xTile_, dim_, rows_, dim_, wholePanels(dim_));
       xRowsReady_ = true;
     }
     pairAcrossRows(gTransposed_.data(), kTile, g, kTile, rows_, cols, kTile);
-    accumulate(dy, cols, gTransposed_.data(), 1, kTile, xRows_.data(), steps * kPanel, steps, dim_);
+    accumulate(dy, cols, gTransposed_.data(), 1, kTile, xRows_.data(), steps * panel_, steps, dim_);
   }
 
  private:
-  // out += coef * b with b panel-major (kPanel pair words a step).
+  int64_t wholePanels(int64_t width) const { return (width + panel_ - 1) / panel_ * panel_; }
+
+  // out += coef * b with b panel-major (panel_ pair words a step).
   void accumulate(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                   int64_t coefColStride, const uint32_t* b, int64_t bPanelStride, int64_t steps,
                   int64_t width) const {
-    accumulate_(out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, kPanel, steps,
+    accumulate_(out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, panel_, steps,
                 width);
   }
 
-  int64_t dim_, dimPairs_;
+  int64_t panel_, dim_, dimPairs_;
   kernels::AccumulateFn<uint32_t> accumulate_;
   BFloat16Columns columns_[kSlots];
   const float* xTile_ = nullptr;

@@ -40,7 +40,7 @@ struct Native {
 void accumulateNative(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                       int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
                       int64_t bRowStride, int64_t steps, int64_t width) {
-  const kernel::Operand<uint32_t> operand{b, bPanelStride, bRowStride};
+  const kernel::Operand<uint32_t, 4 * simd::kLanes> operand{b, bPanelStride, bRowStride};
   kernel::accumulate<Native, 4, 6, 4, 2, 1>(out, rows, coef, coefRowStride, coefColStride, operand,
                                             steps, width);
 }

@@ -13,7 +13,8 @@ namespace siglip::kernels {
 
 // out (rows x width) += coef * b: coef step k of row r at
 // coef[r * coefRowStride + k * coefColStride]; b step k of column c at
-// b[(c / kPanel) * bPanelStride + k * bRowStride + c % kPanel].
+// b[(c / panel) * bPanelStride + k * bRowStride + c % panel], `panel` the
+// instruction set's (InstructionSet::panel).
 template <typename Elem>
 using AccumulateFn = void (*)(float* out, int64_t rows, const Elem* coef, int64_t coefRowStride,
                               int64_t coefColStride, const Elem* b, int64_t bPanelStride,
@@ -27,6 +28,7 @@ using EpilogueFn = void (*)(float* tile, int64_t ld, int64_t rows, int64_t cols,
 struct InstructionSet {
   const char* id;                   // its SIGLIP_ISA value
   const char* name;                 // as backendInfo().isa reports it
+  int64_t panel;                    // columns of a panel of b, for both products
   AccumulateFn<float> float32;      // fp32 products
   AccumulateFn<uint32_t> bfloat16;  // bf16 pair words, emulated (bfloat16.h)
   EpilogueFn epilogue;              // the sigmoid epilogue of every tile

@@ -29,19 +29,26 @@ struct Float32 {
   }
 };
 
-// kLanes-float vectors in blocks of kVecs vectors by kRows... rows.
+// kLanes-float vectors in blocks of kVecs vectors by kRows... rows; panels
+// one block wide.
 template <int kLanes, int kVecs, int... kRows>
 struct Entries {
+  static constexpr int64_t kPanel = kVecs * kLanes;
   template <typename Arith>
   static void run(float* out, int64_t rows, const typename Arith::Coef* coef, int64_t coefRowStride,
                   int64_t coefColStride, const typename Arith::Elem* b, int64_t bPanelStride,
                   int64_t bRowStride, int64_t steps, int64_t width) {
-    const kernel::Operand<typename Arith::Elem> operand{b, bPanelStride, bRowStride};
+    const kernel::Operand<typename Arith::Elem, kPanel> operand{b, bPanelStride, bRowStride};
     kernel::accumulate<Arith, kVecs, kRows...>(out, rows, coef, coefRowStride, coefColStride,
                                                operand, steps, width);
   }
   static InstructionSet named(const char* id, const char* name) {
-    return {id, name, &run<Float32<kLanes>>, &run<bf16::Emulated<kLanes>>, &epilogue::run<kLanes>};
+    return {id,
+            name,
+            kPanel,
+            &run<Float32<kLanes>>,
+            &run<bf16::Emulated<kLanes>>,
+            &epilogue::run<kLanes>};
   }
 };
 

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../core/bfloat16.h"
@@ -344,12 +345,20 @@ void testKernelsPerInstructionSet() {
     std::printf("note: native bf16 kernel not run (no AVX512-BF16, or SIGLIP_ISA lower)\n");
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
+  // b (steps x width) in panels of `panel` columns, zero-padded.
+  auto inPanels = [](const auto& dense, int64_t steps, int64_t width, int64_t panel) {
+    const int64_t panels = (width + panel - 1) / panel;
+    std::vector<typename std::decay_t<decltype(dense)>::value_type> packed(panels * steps * panel);
+    for (int64_t k = 0; k < steps; ++k)
+      for (int64_t c = 0; c < width; ++c)
+        packed[(c / panel) * steps * panel + k * panel + c % panel] = dense[k * width + c];
+    return packed;
+  };
   for (int64_t rows : {1, 5, 6, 13})
-    for (int64_t steps : {1, 7, 64})
+    for (int64_t steps : {1, 7, 64, 300})  // 300: more than one depth block (tile_kernel.h)
       for (int64_t width : {7, 16, 64, 100}) {
-        const int64_t panels = (width + 63) / 64;
-        std::vector<float> coef(rows * steps), b(panels * steps * 64), start(rows * width);
-        std::vector<uint32_t> coefPairs(rows * steps), bPairs(panels * steps * 64);
+        std::vector<float> coef(rows * steps), b(steps * width), start(rows * width);
+        std::vector<uint32_t> coefPairs(rows * steps), bPairs(steps * width);
         for (auto& v : coef) v = normal(rng);
         for (auto& v : b) v = normal(rng);
         for (auto& v : start) v = normal(rng);
@@ -359,26 +368,29 @@ void testKernelsPerInstructionSet() {
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t c = 0; c < width; ++c) {
             double s = start[r * width + c];
-            for (int64_t k = 0; k < steps; ++k)
-              s += double(coef[r * steps + k]) * b[(c / 64) * steps * 64 + k * 64 + c % 64];
+            for (int64_t k = 0; k < steps; ++k) s += double(coef[r * steps + k]) * b[k * width + c];
             want[r * width + c] = s;
           }
         const std::string shape = " rows " + std::to_string(rows) + " steps " +
                                   std::to_string(steps) + " width " + std::to_string(width);
         std::vector<float> firstBf16;
         for (const InstructionSet* set : sets) {
+          const int64_t panel = set->panel;
+          const std::vector<float> bPanels = inPanels(b, steps, width, panel);
+          const std::vector<uint32_t> bPairPanels = inPanels(bPairs, steps, width, panel);
           std::vector<float> fp32 = start, bf16 = start;
-          set->float32(fp32.data(), rows, coef.data(), steps, 1, b.data(), steps * 64, 64, steps,
-                       width);
-          set->bfloat16(bf16.data(), rows, coefPairs.data(), steps, 1, bPairs.data(), steps * 64,
-                        64, steps, width);
+          set->float32(fp32.data(), rows, coef.data(), steps, 1, bPanels.data(), steps * panel,
+                       panel, steps, width);
+          set->bfloat16(bf16.data(), rows, coefPairs.data(), steps, 1, bPairPanels.data(),
+                        steps * panel, panel, steps, width);
           expect(relError(fp32.data(), want) <= 1e-6, std::string(set->name) + " fp32" + shape);
           if (firstBf16.empty()) {
             firstBf16 = bf16;
-            if (native) {
+            if (native) {  // its panels are the AVX-512 set's
+              const std::vector<uint32_t> native64 = inPanels(bPairs, steps, width, 64);
               std::vector<float> nativeBf16 = start;
               siglip::bf16::accumulateNative(nativeBf16.data(), rows, coefPairs.data(), steps, 1,
-                                             bPairs.data(), steps * 64, 64, steps, width);
+                                             native64.data(), steps * 64, 64, steps, width);
               expect(nativeBf16 == bf16, "bf16 native = " + std::string(set->name) + shape);
             }
           } else {
