@@ -15,6 +15,7 @@
         "native/core/tile_kernels.cc",
         "native/core/tile_kernels_avx2.cc",
         "native/core/tile_kernels_avx512.cc",
+        "native/core/tile_kernels_neon.cc",
         "native/core/tile_kernels_portable.cc",
         "native/core/tile_kernel_bf16_native.cc",
         "native/core/worker_pool.cc"

@@ -10,7 +10,7 @@ out=build-fuzz
 mkdir -p "$out"
 sources=(native/core/backend_info.cc native/core/sigmoid_epilogue.cc native/core/siglip.cc
   native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_engine_fp32.cc
-  native/core/tile_kernels.cc native/core/tile_kernels_avx2.cc native/core/tile_kernels_avx512.cc
+  native/core/tile_kernels.cc native/core/tile_kernels_avx2.cc native/core/tile_kernels_avx512.cc native/core/tile_kernels_neon.cc
   native/core/tile_kernels_portable.cc native/core/tile_kernel_bf16_native.cc
   native/core/worker_pool.cc)
 clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -8,7 +8,7 @@ namespace siglip::kernels {
 
 std::vector<const InstructionSet*> available() {
   std::vector<const InstructionSet*> sets;
-  for (const InstructionSet* set : {avx512(), avx2(), portable()})
+  for (const InstructionSet* set : {avx512(), avx2(), neon(), portable()})
     if (set != nullptr) sets.push_back(set);
   return sets;
 }

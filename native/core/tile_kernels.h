@@ -38,6 +38,7 @@ struct InstructionSet {
 // CPU has none.
 const InstructionSet* avx512();
 const InstructionSet* avx2();
+const InstructionSet* neon();
 const InstructionSet* portable();
 
 // Best first; only the sets this build has and this CPU can run.
