@@ -51,8 +51,11 @@ export interface CpuInfo {
   isa: string;
   /** Default number of worker threads. */
   threads: number;
-  /** What precision 'bf16' runs on: AVX-512 BF16 dot products, or their exact emulation. */
-  bf16: 'avx512-bf16' | 'emulated';
+  /**
+   * What precision 'bf16' runs on: AVX-512 BF16 dot products, or the fp32 kernels over the same
+   * bf16 values widened to floats ('fp32-widened': the same results, bit for bit).
+   */
+  bf16: 'avx512-bf16' | 'fp32-widened';
 }
 
 /** What `backendInfo().cuda` says about the CUDA module and device. */

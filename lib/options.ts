@@ -68,7 +68,8 @@ export interface SiglipOptions {
    * 'bf16': x, y and the gradient tile G are rounded to bf16, products accumulate in fp32, the
    * loss and scalar gradients in double (relative error about 1e-3 against float64). On the CPU
    * it uses AVX-512 BF16 dot products where the CPU has them (`backendInfo().bf16`), about
-   * 1.8x fp32's speed; elsewhere it is emulated at fp32 speed with the same results.
+   * 1.8x fp32's speed on the AMD Zen machines measured; elsewhere the fp32 kernels compute the
+   * same sums, bit for bit, at fp32's speed ('fp32-widened').
    * CPU: 'fp32' (default) or 'bf16'. CUDA: 'tf32' (default) or 'bf16'.
    */
   precision?: Precision;

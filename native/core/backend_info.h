@@ -9,7 +9,7 @@ struct BackendInfo {
   std::string engine;  // tile GEMM engine
   std::string isa;     // instruction set of the tile kernels (tile_kernels.h)
   int threads;         // default worker count
-  std::string bf16;    // precision 'bf16' runs on: "avx512-bf16" or "emulated"
+  std::string bf16;    // precision 'bf16' runs on: "avx512-bf16" or "fp32-widened"
 };
 
 BackendInfo backendInfo();

@@ -47,24 +47,4 @@ SIGLIP_INLINE float dotPair(float acc, uint32_t c, uint32_t b) {
   return acc + low(c) * low(b);
 }
 
-// The kernel arithmetic (tile_kernel.h) without AVX512-BF16, N lanes: the
-// same sums (each bf16 product is exact in fp32, so fused or not is the same).
-template <int N>
-struct Emulated {
-  using Elem = uint32_t;
-  using Coef = uint32_t;
-  using Vec = typename simd::Lanes<N>::Words;
-  using Acc = typename simd::Lanes<N>::Floats;
-  static constexpr int kLanes = N;
-  static SIGLIP_INLINE Vec load(const uint32_t* p) { return simd::loadAs<Vec>(p); }
-  static SIGLIP_INLINE Vec broadcast(uint32_t c) { return Vec{} + c; }
-  static SIGLIP_INLINE Acc multiplyAdd(Acc acc, Vec c, Vec b) {
-    acc += (Acc)(c & 0xFFFF0000u) * (Acc)(b & 0xFFFF0000u);
-    return acc + (Acc)(c << 16) * (Acc)(b << 16);
-  }
-  static SIGLIP_INLINE float multiplyAddScalar(float acc, uint32_t c, const uint32_t* b) {
-    return dotPair(acc, c, *b);
-  }
-};
-
 }  // namespace siglip::bf16

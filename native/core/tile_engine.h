@@ -46,9 +46,10 @@ class TileEngine {
 
 // The build's fp32 engine (tile_engine_fp32.cc or tile_engine_openblas.cc).
 std::unique_ptr<TileEngine> makeFloat32Engine(int64_t dim);
-// bf16 dot products: AVX512-BF16 where the CPU has it, else emulated exactly.
+// bf16 dot products: AVX512-BF16 where the CPU has it, else the same sums
+// through the fp32 kernels.
 std::unique_ptr<TileEngine> makeBFloat16Engine(int64_t dim);
-// What makeBFloat16Engine runs on this CPU: "avx512-bf16" or "emulated".
+// What makeBFloat16Engine runs on this CPU: "avx512-bf16" or "fp32-widened".
 const char* bfloat16Arithmetic();
 
 inline std::unique_ptr<TileEngine> makeTileEngine(Precision precision, int64_t dim) {

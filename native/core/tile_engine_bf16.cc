@@ -1,6 +1,7 @@
 // The opt-in bf16 engine: x, y and G are rounded to bf16 (nearest even) as
 // they are packed, products accumulate in fp32. Every operand is stored as
-// pair words (bfloat16.h): depth runs in pairs, so odd depths end in a zero.
+// pair words (bfloat16.h), widened to floats where the CPU has no AVX512-BF16
+// (PairOperand): depth runs in pairs, so odd depths end in a zero.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -73,11 +74,45 @@ void pairAcrossRowsInPanels(uint32_t* dst, int64_t panel, const float* src, int6
                    valid - p0, panel);
 }
 
+// An operand as pair words and, without AVX512-BF16, the same values as
+// floats (a bf16 value is a float with a zero low half), each pair as two
+// steps in vdpbf16ps's order: second, then first. Each bf16 product is exact
+// in fp32, so the fp32 kernels sum the widened operands to the native
+// kernel's bits, at fp32's speed (multiplying pair words in registers, as an
+// emulation, ran 35 % slower than fp32 on AVX2: bench/engines.sh).
+struct PairOperand {
+  std::vector<uint32_t> words;
+  std::vector<float> widened;  // empty with AVX512-BF16
+
+  void resize(int64_t count, bool widen) {
+    words.resize(count);
+    if (widen) widened.resize(2 * count);
+  }
+  // The first `count` words, pairs along rows: word i is floats 2i and 2i + 1.
+  void widenAlongRows(int64_t count) {
+    if (widened.empty()) return;
+    for (int64_t i = 0; i < count; ++i) {
+      widened[2 * i] = bf16::high(words[i]);
+      widened[2 * i + 1] = bf16::low(words[i]);
+    }
+  }
+  // The first `rows` rows of `width` words, pairs across rows: row k is float
+  // rows 2k and 2k + 1.
+  void widenAcrossRows(int64_t rows, int64_t width) {
+    if (widened.empty()) return;
+    for (int64_t k = 0; k < rows; ++k)
+      for (int64_t j = 0; j < width; ++j) {
+        widened[(2 * k) * width + j] = bf16::high(words[k * width + j]);
+        widened[(2 * k + 1) * width + j] = bf16::low(words[k * width + j]);
+      }
+  }
+};
+
 // One column tile (kTile rows of y) as pair words.
 struct BFloat16Columns {
   int64_t cols = 0;
-  std::vector<uint32_t> transposed;  // dot's operand: dimPairs x kTile, panel-major
-  std::vector<uint32_t> rows;        // dX's operand: pairsOf(cols) x dim, panel-major
+  PairOperand transposed;  // dot's operand: dimPairs x kTile, panel-major
+  PairOperand rows;        // dX's operand: pairsOf(cols) x dim, panel-major
 };
 
 // Several slots: rounding a row tile to bf16 costs about a tenth of its
@@ -92,15 +127,16 @@ class BFloat16Engine final : public TileEngine {
       : panel_(kernels::forThisCpu().panel),
         dim_(dim),
         dimPairs_(pairsOf(dim)),
-        accumulate_(bf16::hasNativeDotProducts() ? bf16::accumulateNative
-                                                 : kernels::forThisCpu().bfloat16),
-        xPairs_(kTile * dimPairs_),
-        xRows_(pairsOf(kTile) * wholePanels(dim)),
-        gPairs_(kTile * pairsOf(kTile)),
-        gTransposed_(pairsOf(kTile) * kTile) {
+        native_(bf16::hasNativeDotProducts()),
+        widened_(kernels::forThisCpu().float32) {
+    const bool widen = !native_;
+    xPairs_.resize(kTile * dimPairs_, widen);
+    xRows_.resize(pairsOf(kTile) * wholePanels(dim), widen);
+    gPairs_.resize(kTile * pairsOf(kTile), widen);
+    gTransposed_.resize(pairsOf(kTile) * kTile, widen);
     for (BFloat16Columns& c : columns_) {
-      c.transposed.resize(dimPairs_ * wholePanels(kTile));
-      c.rows.resize(pairsOf(kTile) * wholePanels(dim));
+      c.transposed.resize(dimPairs_ * wholePanels(kTile), widen);
+      c.rows.resize(pairsOf(kTile) * wholePanels(dim), widen);
     }
   }
 
@@ -111,68 +147,79 @@ class BFloat16Engine final : public TileEngine {
     c.cols = cols;
     // y's rows as pairs (xPairs_ is refilled by setRows), then transposed
     // into panels: dot's right-hand operand, a step is a pair of features.
-    pairAlongRows(xPairs_.data(), yTile, dim_, cols, dim_, dimPairs_);
+    pairAlongRows(xPairs_.words.data(), yTile, dim_, cols, dim_, dimPairs_);
     for (int64_t p0 = 0; p0 < kTile; p0 += panel_)
       for (int64_t k = 0; k < dimPairs_; ++k) {
-        uint32_t* line = c.transposed.data() + p0 * dimPairs_ + k * panel_;
+        uint32_t* line = c.transposed.words.data() + p0 * dimPairs_ + k * panel_;
         for (int64_t j = 0; j < panel_; ++j)
-          line[j] = p0 + j < cols ? xPairs_[(p0 + j) * dimPairs_ + k] : 0u;
+          line[j] = p0 + j < cols ? xPairs_.words[(p0 + j) * dimPairs_ + k] : 0u;
       }
-    pairAcrossRowsInPanels(c.rows.data(), panel_, yTile, dim_, cols, dim_, wholePanels(dim_));
+    c.transposed.widenAcrossRows(wholePanels(kTile) / panel_ * dimPairs_, panel_);
+    pairAcrossRowsInPanels(c.rows.words.data(), panel_, yTile, dim_, cols, dim_, wholePanels(dim_));
+    c.rows.widenAcrossRows(wholePanels(dim_) / panel_ * pairsOf(cols), panel_);
   }
 
   void setRows(const float* xTile, int64_t rows) override {
     xTile_ = xTile;
     rows_ = rows;
     xRowsReady_ = false;
-    pairAlongRows(xPairs_.data(), xTile, dim_, rows, dim_, dimPairs_);
+    pairAlongRows(xPairs_.words.data(), xTile, dim_, rows, dim_, dimPairs_);
+    xPairs_.widenAlongRows(rows * dimPairs_);
   }
 
   void dot(float* s, int slot) override {
     std::fill(s, s + rows_ * kTile, 0.0f);
-    accumulate(s, rows_, xPairs_.data(), dimPairs_, 1, columns_[slot].transposed.data(),
-               dimPairs_ * panel_, dimPairs_, kTile);
+    accumulate(s, rows_, xPairs_, dimPairs_, 1, columns_[slot].transposed, dimPairs_, kTile);
   }
 
   void accumulateRowGrads(float* dx, const float* g, int slot) override {
     const BFloat16Columns& c = columns_[slot];
-    const int64_t steps = pairsOf(c.cols);
-    pairAlongRows(gPairs_.data(), g, kTile, rows_, c.cols, pairsOf(kTile));
-    accumulate(dx, rows_, gPairs_.data(), pairsOf(kTile), 1, c.rows.data(), steps * panel_, steps,
-               dim_);
+    pairAlongRows(gPairs_.words.data(), g, kTile, rows_, c.cols, pairsOf(kTile));
+    gPairs_.widenAlongRows(rows_ * pairsOf(kTile));
+    accumulate(dx, rows_, gPairs_, pairsOf(kTile), 1, c.rows, pairsOf(c.cols), dim_);
   }
 
   void accumulateColumnGrads(float* dy, const float* g, int slot) override {
     const int64_t cols = columns_[slot].cols, steps = pairsOf(rows_);
     if (!xRowsReady_) {  // the loss-only pass never needs it
-      pairAcrossRowsInPanels(xRows_.data(), panel_, xTile_, dim_, rows_, dim_, wholePanels(dim_));
+      pairAcrossRowsInPanels(xRows_.words.data(), panel_, xTile_, dim_, rows_, dim_,
+                             wholePanels(dim_));
+      xRows_.widenAcrossRows(wholePanels(dim_) / panel_ * steps, panel_);
       xRowsReady_ = true;
     }
-    pairAcrossRows(gTransposed_.data(), kTile, g, kTile, rows_, cols, kTile);
-    accumulate(dy, cols, gTransposed_.data(), 1, kTile, xRows_.data(), steps * panel_, steps, dim_);
+    pairAcrossRows(gTransposed_.words.data(), kTile, g, kTile, rows_, cols, kTile);
+    gTransposed_.widenAcrossRows(steps, kTile);
+    accumulate(dy, cols, gTransposed_, 1, kTile, xRows_, steps, dim_);
   }
 
  private:
   int64_t wholePanels(int64_t width) const { return (width + panel_ - 1) / panel_ * panel_; }
 
-  // out += coef * b with b panel-major (panel_ pair words a step).
-  void accumulate(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
-                  int64_t coefColStride, const uint32_t* b, int64_t bPanelStride, int64_t steps,
-                  int64_t width) const {
-    accumulate_(out, rows, coef, coefRowStride, coefColStride, b, bPanelStride, panel_, steps,
-                width);
+  // out += coef * b over `steps` pairs, b panel-major (panel_ pair words a
+  // step). Widened, a step is two: the strides that do not run along steps
+  // double with it.
+  void accumulate(float* out, int64_t rows, const PairOperand& coef, int64_t coefRowStride,
+                  int64_t coefColStride, const PairOperand& b, int64_t steps, int64_t width) const {
+    if (native_) {
+      bf16::accumulateNative(out, rows, coef.words.data(), coefRowStride, coefColStride,
+                             b.words.data(), steps * panel_, panel_, steps, width);
+      return;
+    }
+    widened_(out, rows, coef.widened.data(), coefColStride == 1 ? 2 * coefRowStride : coefRowStride,
+             coefColStride, b.widened.data(), 2 * steps * panel_, panel_, 2 * steps, width);
   }
 
   int64_t panel_, dim_, dimPairs_;
-  kernels::AccumulateFn<uint32_t> accumulate_;
+  bool native_;
+  kernels::AccumulateFn<float> widened_;
   BFloat16Columns columns_[kSlots];
   const float* xTile_ = nullptr;
   int64_t rows_ = 0;
   bool xRowsReady_ = false;
-  std::vector<uint32_t> xPairs_;       // dot's coefficients: rows x dimPairs
-  std::vector<uint32_t> xRows_;        // dY's operand: pairsOf(rows) x dim, panel-major
-  std::vector<uint32_t> gPairs_;       // dX's coefficients: rows x pairsOf(kTile)
-  std::vector<uint32_t> gTransposed_;  // dY's coefficients, transposed: pairsOf(kTile) x kTile
+  PairOperand xPairs_;       // dot's coefficients: rows x dimPairs
+  PairOperand xRows_;        // dY's operand: pairsOf(rows) x dim, panel-major
+  PairOperand gPairs_;       // dX's coefficients: rows x pairsOf(kTile)
+  PairOperand gTransposed_;  // dY's coefficients, transposed: pairsOf(kTile) x kTile
 };
 
 }  // namespace
@@ -182,7 +229,7 @@ std::unique_ptr<TileEngine> makeBFloat16Engine(int64_t dim) {
 }
 
 const char* bfloat16Arithmetic() {
-  return bf16::hasNativeDotProducts() ? "avx512-bf16" : "emulated";
+  return bf16::hasNativeDotProducts() ? "avx512-bf16" : "fp32-widened";
 }
 
 }  // namespace siglip

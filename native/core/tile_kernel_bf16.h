@@ -1,7 +1,8 @@
 // The bf16 kernel (tile_kernel.h over pair words) on AVX512-BF16 (vdpbf16ps:
 // 32 multiply-adds an instruction, twice fp32's), compiled for that target
-// alone and called only where the CPU reports it; elsewhere the emulation in
-// tile_kernels.h computes the same sums.
+// alone and called only where the CPU reports it; elsewhere the fp32 kernels
+// compute the same sums over the values widened to floats
+// (tile_engine_bf16.cc).
 #pragma once
 
 #include <cstdint>

@@ -26,12 +26,11 @@ using EpilogueFn = void (*)(float* tile, int64_t ld, int64_t rows, int64_t cols,
                             const EpilogueParams& params, TileSums& sums);
 
 struct InstructionSet {
-  const char* id;                   // its SIGLIP_ISA value
-  const char* name;                 // as backendInfo().isa reports it
-  int64_t panel;                    // columns of a panel of b, for both products
-  AccumulateFn<float> float32;      // fp32 products
-  AccumulateFn<uint32_t> bfloat16;  // bf16 pair words, emulated (bfloat16.h)
-  EpilogueFn epilogue;              // the sigmoid epilogue of every tile
+  const char* id;               // its SIGLIP_ISA value
+  const char* name;             // as backendInfo().isa reports it
+  int64_t panel;                // columns of a panel of b
+  AccumulateFn<float> float32;  // fp32 products
+  EpilogueFn epilogue;          // the sigmoid epilogue of every tile
 };
 
 // Each tile_kernels_<set>.cc: its set, or nullptr where this build or this

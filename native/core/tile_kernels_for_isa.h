@@ -4,7 +4,6 @@
 // file has its own.
 #pragma once
 
-#include "bfloat16.h"
 #include "sigmoid_epilogue_kernel.h"
 #include "simd.h"
 #include "tile_kernel.h"
@@ -43,12 +42,7 @@ struct Entries {
                                                operand, steps, width);
   }
   static InstructionSet named(const char* id, const char* name) {
-    return {id,
-            name,
-            kPanel,
-            &run<Float32<kLanes>>,
-            &run<bf16::Emulated<kLanes>>,
-            &epilogue::run<kLanes>};
+    return {id, name, kPanel, &run<Float32<kLanes>>, &epilogue::run<kLanes>};
   }
 };
 

@@ -335,8 +335,9 @@ void checkBFloat16Case(int64_t n, int64_t m, int64_t d, double tPrime, double bi
 
 // Every instruction set's kernels (tile_kernels.h) on odd shapes: fp32 within
 // 1e-6 of float64 (bit-equal between the sets that fuse multiply-adds), and
-// bf16 bit-equal everywhere, AVX512-BF16 included: each bf16 product is
-// exact in fp32, so every set computes the same sums.
+// bf16 (pairs widened to two fp32 steps) bit-equal everywhere, AVX512-BF16
+// included: each bf16 product is exact in fp32, so every set computes the
+// same sums.
 void testKernelsPerInstructionSet() {
   using siglip::kernels::InstructionSet;
   const std::vector<const InstructionSet*> sets = siglip::kernels::available();
@@ -381,8 +382,20 @@ void testKernelsPerInstructionSet() {
           std::vector<float> fp32 = start, bf16 = start;
           set->float32(fp32.data(), rows, coef.data(), steps, 1, bPanels.data(), steps * panel,
                        panel, steps, width);
-          set->bfloat16(bf16.data(), rows, coefPairs.data(), steps, 1, bPairPanels.data(),
-                        steps * panel, panel, steps, width);
+          // bf16 as the engine runs it without AVX512-BF16: each pair as two
+          // fp32 steps, second then first (tile_engine_bf16.cc).
+          std::vector<float> coefWide(2 * rows * steps), bWide(2 * bPairPanels.size());
+          for (size_t i = 0; i < coefPairs.size(); ++i) {
+            coefWide[2 * i] = siglip::bf16::high(coefPairs[i]);
+            coefWide[2 * i + 1] = siglip::bf16::low(coefPairs[i]);
+          }
+          for (size_t line = 0; line < bPairPanels.size() / panel; ++line)
+            for (int64_t j = 0; j < panel; ++j) {
+              bWide[(2 * line) * panel + j] = siglip::bf16::high(bPairPanels[line * panel + j]);
+              bWide[(2 * line + 1) * panel + j] = siglip::bf16::low(bPairPanels[line * panel + j]);
+            }
+          set->float32(bf16.data(), rows, coefWide.data(), 2 * steps, 1, bWide.data(),
+                       2 * steps * panel, panel, 2 * steps, width);
           expect(relError(fp32.data(), want) <= 1e-6, std::string(set->name) + " fp32" + shape);
           if (firstBf16.empty()) {
             firstBf16 = bf16;
