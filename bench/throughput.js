@@ -2,9 +2,14 @@
 // Throughput of the fused pass, the loss-only pass and tfjs-node's materialized
 // sigmoid and softmax losses, as a fraction of the SGEMM ceiling measured in the
 // same run, for precision 'fp32' and the opt-in 'bf16' (with its error against
-// float64). `npm run bench` (about 3 minutes) or `npm run bench -- --quick` (~40 s).
+// float64); then the peers at the largest N in alternating rounds: tfjs-node and,
+// where python3 has jax, JAX's jit of big_vision's materialized loss
+// (bench/peers/jax_siglip.py). `npm run bench` (about 4 minutes) or
+// `npm run bench -- --quick` (~1 minute). SIGLIP_ISA=x86-64-v3 measures the AVX2
+// kernels against OpenBLAS's AVX2 kernel and the AVX2 FMA peak.
 'use strict';
 const Benchmark = require('benchmark');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -27,6 +32,29 @@ try {
   console.error(
     '@tensorflow/tfjs-node is not installed: the materialized losses and its matMul ceiling are skipped',
   );
+}
+
+const JAX_SCRIPT = path.join(__dirname, 'peers', 'jax_siglip.py');
+
+/** jax's version when python3 imports it, else undefined (the JAX peer is then skipped). */
+function jaxVersion() {
+  const probe = spawnSync('python3', ['-c', 'import jax; print(jax.__version__)'], { encoding: 'utf8' });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
+}
+
+/**
+ * Seconds per call of JAX's jit of the materialized loss at N (the fastest of its samples, the
+ * compile not timed), in a python3 child. Under SIGLIP_ISA=x86-64-v3 XLA is held to AVX2 too.
+ */
+function jaxSeconds(n) {
+  const env = { ...process.env };
+  if (process.env.SIGLIP_ISA === 'x86-64-v3') env.XLA_FLAGS = `${env.XLA_FLAGS ?? ''} --xla_cpu_max_isa=AVX2`;
+  const run = spawnSync('python3', [JAX_SCRIPT, String(n), String(D), String(TIMING.minSamples)], {
+    encoding: 'utf8',
+    env,
+  });
+  if (run.status !== 0) throw new Error(`bench/peers/jax_siglip.py failed: ${run.stderr}`);
+  return Number(run.stdout.split(' ')[0]);
 }
 
 function unitRows(n, dim) {
@@ -78,8 +106,12 @@ function cases() {
   return list;
 }
 
-/** One call of case c, ready to time, and what to free afterwards. */
+/**
+ * One call of case c, ready to time, and what to free afterwards; or, for a peer outside this
+ * process, `seconds()`, which times itself.
+ */
 function prepareCase(c) {
+  if (c.path === JAX_PATH) return { seconds: () => jaxSeconds(c.n), tensors: [] };
   const x = unitRows(c.n, D);
   const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
   const options = {
@@ -108,10 +140,16 @@ function prepareCase(c) {
   return { call: () => valueAndGradsStep(tf, loss, [xt, yt, tPrime]), tensors: [xt, yt, tPrime, identity] };
 }
 
+const JAX_PATH = 'JAX jit materialized sigmoid fwd+bwd';
+
+function timeCase(prepared) {
+  return prepared.seconds ? prepared.seconds() : time(prepared.call);
+}
+
 function runCase(c) {
   const prepared = prepareCase(c);
   try {
-    return time(prepared.call);
+    return timeCase(prepared);
   } finally {
     tf?.dispose(prepared.tensors);
   }
@@ -136,7 +174,7 @@ function alternatingRounds(label, sides, progress) {
     for (let round = 1; round <= ROUNDS; round++) {
       progress.step(`${label}, round ${round} of ${ROUNDS}`);
       const ms = {};
-      for (const [name, p] of prepared) ms[name] = time(p.call) * 1e3;
+      for (const [name, p] of prepared) ms[name] = timeCase(p) * 1e3;
       rounds.push(ms);
     }
   } finally {
@@ -151,18 +189,21 @@ function speedup(rounds, slow, fast) {
   return { median: median(ratios), rounds: ratios };
 }
 
-/** The fused pass (fp32 and bf16) against tfjs-node's materialized sigmoid loss at N. */
-function headToHead(n, threads, progress) {
-  const rounds = alternatingRounds(
-    `head-to-head N=${n}`,
-    {
-      fp32: { n, path: 'siglip-loss fused fwd+bwd', threads },
-      bf16: { n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads },
-      tfjs: { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads },
-    },
-    progress,
-  );
-  return { n, ms: rounds, fp32: speedup(rounds, 'tfjs', 'fp32'), bf16: speedup(rounds, 'tfjs', 'bf16') };
+/**
+ * The fused pass (fp32 and bf16) against the peers at N, in alternating rounds: tfjs-node's
+ * materialized sigmoid loss (when it loads) and JAX's jit of it (when python3 has jax).
+ */
+function headToHead(n, threads, peers, progress) {
+  const sides = {
+    fp32: { n, path: 'siglip-loss fused fwd+bwd', threads },
+    bf16: { n, path: 'siglip-loss fused fwd+bwd', precision: 'bf16', threads },
+  };
+  if (peers.tfjs) sides.tfjs = { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads };
+  if (peers.jax) sides.jax = { n, path: JAX_PATH, threads };
+  const rounds = alternatingRounds(`head-to-head N=${n}`, sides, progress);
+  const against = (peer) =>
+    sides[peer] && { fp32: speedup(rounds, peer, 'fp32'), bf16: speedup(rounds, peer, 'bf16') };
+  return { n, ms: rounds, tfjs: against('tfjs'), jax: against('jax') };
 }
 
 /** All threads against one, fused fp32 at N. */
@@ -182,7 +223,10 @@ function main() {
   const machine = machineInfo(backendInfo());
   const list = cases();
   const largest = SIZES[SIZES.length - 1];
-  const progress = createProgress(list.length + 2 + (tf ? 2 : 1) * ROUNDS, 'bench');
+  const peers = { tfjs: tf !== undefined, jax: jaxVersion() };
+  if (!peers.jax) console.error('python3 has no jax (pip install jax): the JAX peer is skipped');
+  const headToHeadRounds = peers.tfjs || peers.jax ? ROUNDS : 0;
+  const progress = createProgress(list.length + 2 + headToHeadRounds + ROUNDS, 'bench');
   progress.start('SGEMM ceiling');
   const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
   const peakBefore = fmaPeak(machine.backend.threads);
@@ -200,7 +244,8 @@ function main() {
       pairsPerSecond: pairs / seconds,
     });
   }
-  const duel = tf ? headToHead(largest, machine.backend.threads, progress) : undefined;
+  const duel =
+    peers.tfjs || peers.jax ? headToHead(largest, machine.backend.threads, peers, progress) : undefined;
   const scaling = threadScaling(4096, machine.backend.threads, progress);
   progress.step('SGEMM ceiling again');
   const after = measureCeiling(tf);
@@ -248,24 +293,7 @@ function main() {
     );
   const ratios = (s) =>
     `${s.median.toFixed(2)}x (rounds ${s.rounds.map((r) => `${r.toFixed(2)}x`).join(', ')})`;
-  if (duel)
-    console.log(
-      `head-to-head at N=${duel.n} (fp32, bf16, tfjs alternating, ${ROUNDS} rounds; median): ` +
-        `fp32 ${ratios(duel.fp32)}, bf16 ${ratios(duel.bf16)} faster than tfjs-node`,
-    );
-  if (duel && peak) {
-    const percentOfPeak = (name) =>
-      (
-        (100 * (6 * duel.n * duel.n * D)) /
-        (median(duel.ms.map((ms) => ms[name])) / 1e3) /
-        1e9 /
-        peak
-      ).toFixed(0);
-    console.log(
-      `  (median times as a share of the FMA peak: fused fp32 ${percentOfPeak('fp32')} %, ` +
-        `tfjs-node ${percentOfPeak('tfjs')} %; 1.5x needs the fused pass at 1.5x tfjs-node's share)`,
-    );
-  }
+  if (duel) printPeers(duel, machine, ceiling, peak);
   console.log(
     `thread scaling at N=${scaling.n} (alternating, ${ROUNDS} rounds; median): ` +
       `${scaling.threads} threads ${ratios(scaling)} faster than one`,
@@ -290,7 +318,7 @@ function main() {
         ceiling: { before, after, gflops: ceiling },
         fmaPeak: peak,
         rows,
-        headToHead: duel,
+        headToHead: duel && { ...duel, jaxVersion: peers.jax },
         threadScaling: scaling,
         bf16Error,
       },
@@ -299,6 +327,40 @@ function main() {
     ) + '\n',
   );
   console.log(`\nsaved ${path.relative(process.cwd(), file)}`);
+}
+
+/**
+ * One table of the head-to-head at its N: the FMA peak and the SGEMM ceiling of this run, our
+ * fused pass in fp32 and bf16 and the peers, each as ms (median of the rounds), GFLOP/s and
+ * shares of the ceiling and the peak, and how many times the fused fp32 pass is faster
+ * (median of the per-round ratios, and the best round).
+ */
+function printPeers(duel, machine, ceiling, peak) {
+  const flops = 6 * duel.n * duel.n * D;
+  const share = (gflops, of) => (of ? `${((100 * gflops) / of).toFixed(0)} %` : '-');
+  const rate = (gflops, name) => [name, '-', fmt(gflops), share(gflops, ceiling), share(gflops, peak), '-'];
+  const side = (name, label) => {
+    const ms = median(duel.ms.map((round) => round[name]));
+    const gflops = flops / (ms / 1e3) / 1e9;
+    const vsFused = speedup(duel.ms, name, 'fp32');
+    const times =
+      name === 'fp32'
+        ? '1.00x'
+        : `${vsFused.median.toFixed(2)}x (best ${Math.max(...vsFused.rounds).toFixed(2)}x)`;
+    return [label, ms.toFixed(0), gflops.toFixed(0), share(gflops, ceiling), share(gflops, peak), times];
+  };
+  const rows = [];
+  if (peak) rows.push(rate(peak, 'fp32 FMA peak (bench/fma-peak.c)'));
+  if (ceiling) rows.push(rate(ceiling, 'SGEMM ceiling (4096 x 768 x 4096)'));
+  rows.push(side('fp32', 'siglip-loss fused, fp32'));
+  rows.push(side('bf16', `siglip-loss fused, bf16 (${machine.backend.bf16})`));
+  if (duel.tfjs) rows.push(side('tfjs', 'tfjs-node materialized sigmoid'));
+  if (duel.jax) rows.push(side('jax', 'JAX jit materialized sigmoid (big_vision)'));
+  console.log(
+    `\npeers, fwd+bwd at N = M = ${duel.n}, D = ${D}, ${machine.backend.threads} threads, ` +
+      `${machine.backend.isa} on ${machine.cpu} (${ROUNDS} alternating rounds):`,
+  );
+  printTable(['', 'ms', 'GFLOP/s', '% SGEMM', '% FMA peak', 'time / fused fp32'], rows, [0]);
 }
 
 function fusedRow(r, precision = 'fp32') {
@@ -319,11 +381,12 @@ function fmt(v) {
   return v === undefined ? 'n/a' : v.toFixed(0);
 }
 
-function printTable(header, rows) {
+/** Columns right-aligned but for those in textColumns. */
+function printTable(header, rows, textColumns = [4, 5]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) =>
     cells
-      .map((c, i) => (i === 4 || i === 5 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .map((c, i) => (textColumns.includes(i) ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
       .join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));

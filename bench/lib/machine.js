@@ -21,6 +21,20 @@ function machineInfo(backendInfo) {
   };
 }
 
+/**
+ * OpenBLAS's kernel for the instruction set SIGLIP_ISA selects (its AVX2 kernel under
+ * SIGLIP_ISA=x86-64-v3), so that the ceiling and our kernels use the same vectors; unset, its own
+ * choice for this CPU.
+ */
+const OPENBLAS_CORETYPES = { 'x86-64-v4': 'SkylakeX', 'x86-64-v3': 'Haswell', 'x86-64': 'Prescott' };
+
+function openblasEnv() {
+  const env = { ...process.env };
+  const coretype = OPENBLAS_CORETYPES[process.env.SIGLIP_ISA ?? ''];
+  if (coretype) env.OPENBLAS_CORETYPE = coretype;
+  return env;
+}
+
 /** Best GFLOP/s of C = A B^T (n x d) through OpenBLAS, or undefined when it cannot be built. */
 function openblasRate(n, d, repeats) {
   const binary = path.join(root, 'build', 'bench', 'sgemm-ceiling');
@@ -31,7 +45,9 @@ function openblasRate(n, d, repeats) {
         stdio: 'ignore',
       });
     }
-    return Number(execFileSync(binary, [String(n), String(d), String(repeats)]).toString());
+    return Number(
+      execFileSync(binary, [String(n), String(d), String(repeats)], { env: openblasEnv() }).toString(),
+    );
   } catch {
     return undefined;
   }
