@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bfloat16.h"
+#include "panel_packer.h"
 #include "simd.h"
 #include "tile_engine.h"
 #include "tile_kernel.h"
@@ -125,18 +126,19 @@ class BFloat16Engine final : public TileEngine {
   // whose panels it shares.
   explicit BFloat16Engine(int64_t dim)
       : panel_(kernels::forThisCpu().panel),
+        packer_(panel_),
         dim_(dim),
         dimPairs_(pairsOf(dim)),
         native_(bf16::hasNativeDotProducts()),
         widened_(kernels::forThisCpu().float32) {
     const bool widen = !native_;
     xPairs_.resize(kTile * dimPairs_, widen);
-    xRows_.resize(pairsOf(kTile) * wholePanels(dim), widen);
+    xRows_.resize(pairsOf(kTile) * packer_.wholePanels(dim), widen);
     gPairs_.resize(kTile * pairsOf(kTile), widen);
     gTransposed_.resize(pairsOf(kTile) * kTile, widen);
     for (BFloat16Columns& c : columns_) {
-      c.transposed.resize(dimPairs_ * wholePanels(kTile), widen);
-      c.rows.resize(pairsOf(kTile) * wholePanels(dim), widen);
+      c.transposed.resize(dimPairs_ * packer_.wholePanels(kTile), widen);
+      c.rows.resize(pairsOf(kTile) * packer_.wholePanels(dim), widen);
     }
   }
 
@@ -148,15 +150,11 @@ class BFloat16Engine final : public TileEngine {
     // y's rows as pairs (xPairs_ is refilled by setRows), then transposed
     // into panels: dot's right-hand operand, a step is a pair of features.
     pairAlongRows(xPairs_.words.data(), yTile, dim_, cols, dim_, dimPairs_);
-    for (int64_t p0 = 0; p0 < kTile; p0 += panel_)
-      for (int64_t k = 0; k < dimPairs_; ++k) {
-        uint32_t* line = c.transposed.words.data() + p0 * dimPairs_ + k * panel_;
-        for (int64_t j = 0; j < panel_; ++j)
-          line[j] = p0 + j < cols ? xPairs_.words[(p0 + j) * dimPairs_ + k] : 0u;
-      }
-    c.transposed.widenAcrossRows(wholePanels(kTile) / panel_ * dimPairs_, panel_);
-    pairAcrossRowsInPanels(c.rows.words.data(), panel_, yTile, dim_, cols, dim_, wholePanels(dim_));
-    c.rows.widenAcrossRows(wholePanels(dim_) / panel_ * pairsOf(cols), panel_);
+    packer_.packTransposed(c.transposed.words.data(), xPairs_.words.data(), dimPairs_, cols, kTile);
+    c.transposed.widenAcrossRows(packer_.wholePanels(kTile) / panel_ * dimPairs_, panel_);
+    pairAcrossRowsInPanels(c.rows.words.data(), panel_, yTile, dim_, cols, dim_,
+                           packer_.wholePanels(dim_));
+    c.rows.widenAcrossRows(packer_.wholePanels(dim_) / panel_ * pairsOf(cols), panel_);
   }
 
   void setRows(const float* xTile, int64_t rows) override {
@@ -183,8 +181,8 @@ class BFloat16Engine final : public TileEngine {
     const int64_t cols = columns_[slot].cols, steps = pairsOf(rows_);
     if (!xRowsReady_) {  // the loss-only pass never needs it
       pairAcrossRowsInPanels(xRows_.words.data(), panel_, xTile_, dim_, rows_, dim_,
-                             wholePanels(dim_));
-      xRows_.widenAcrossRows(wholePanels(dim_) / panel_ * steps, panel_);
+                             packer_.wholePanels(dim_));
+      xRows_.widenAcrossRows(packer_.wholePanels(dim_) / panel_ * steps, panel_);
       xRowsReady_ = true;
     }
     pairAcrossRows(gTransposed_.words.data(), kTile, g, kTile, rows_, cols, kTile);
@@ -193,8 +191,6 @@ class BFloat16Engine final : public TileEngine {
   }
 
  private:
-  int64_t wholePanels(int64_t width) const { return (width + panel_ - 1) / panel_ * panel_; }
-
   // out += coef * b over `steps` pairs, b panel-major (panel_ pair words a
   // step). Widened, a step is two: the strides that do not run along steps
   // double with it.
@@ -209,7 +205,9 @@ class BFloat16Engine final : public TileEngine {
              coefColStride, b.widened.data(), 2 * steps * panel_, panel_, 2 * steps, width);
   }
 
-  int64_t panel_, dim_, dimPairs_;
+  int64_t panel_;
+  PanelPacker<uint32_t> packer_;
+  int64_t dim_, dimPairs_;
   bool native_;
   kernels::AccumulateFn<float> widened_;
   BFloat16Columns columns_[kSlots];

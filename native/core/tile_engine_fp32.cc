@@ -1,9 +1,9 @@
 // The built-in fp32 engine: tile_kernel.h over floats, through the kernels
 // for this CPU's instruction set (tile_kernels.h).
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
+#include "panel_packer.h"
 #include "tile_engine.h"
 #include "tile_kernel.h"
 #include "tile_kernels.h"
@@ -11,49 +11,10 @@
 namespace siglip {
 namespace {
 
-// A right-hand operand as the kernels read it (tile_kernels.h).
+// A packed right-hand operand as the kernels read it (tile_kernels.h).
 struct Layout {
   const float* data;
   int64_t panelStride, rowStride;
-};
-
-// Copies of operands in panels of `panel` columns: panels of `steps` rows,
-// one after another, zero past the valid columns.
-class Packer {
- public:
-  explicit Packer(int64_t panel) : panel_(panel) {}
-
-  int64_t wholePanels(int64_t width) const { return (width + panel_ - 1) / panel_ * panel_; }
-  Layout packed(const float* data, int64_t steps) const { return {data, steps * panel_, panel_}; }
-
-  // src is steps x valid (row stride `stride`); dst is `width` columns.
-  void pack(float* dst, const float* src, int64_t stride, int64_t steps, int64_t valid,
-            int64_t width) const {
-    for (int64_t p0 = 0; p0 < width; p0 += panel_) {
-      const int64_t copied = std::clamp<int64_t>(valid - p0, 0, panel_);
-      for (int64_t k = 0; k < steps; ++k) {
-        float* line = dst + p0 * steps + k * panel_;
-        std::memcpy(line, src + k * stride + p0, sizeof(float) * copied);
-        std::fill(line + copied, line + panel_, 0.0f);
-      }
-    }
-  }
-
-  // The same for the transpose of src (valid rows of length steps).
-  void packTransposed(float* dst, const float* src, int64_t steps, int64_t valid,
-                      int64_t width) const {
-    for (int64_t p0 = 0; p0 < width; p0 += panel_) {
-      const int64_t copied = std::clamp<int64_t>(valid - p0, 0, panel_);
-      for (int64_t k = 0; k < steps; ++k) {
-        float* line = dst + p0 * steps + k * panel_;
-        for (int64_t c = 0; c < copied; ++c) line[c] = src[(p0 + c) * steps + k];
-        std::fill(line + copied, line + panel_, 0.0f);
-      }
-    }
-  }
-
- private:
-  int64_t panel_;
 };
 
 // One column tile (kTile rows of y), packed.
@@ -97,13 +58,13 @@ class Float32Engine final : public TileEngine {
 
   void dot(float* s, int slot) override {
     std::fill(s, s + rows_ * kTile, 0.0f);
-    accumulate(s, rows_, xTile_, dim_, 1, packer_.packed(columns_[slot].transposed.data(), dim_),
-               dim_, kTile);
+    accumulate(s, rows_, xTile_, dim_, 1, packed(columns_[slot].transposed.data(), dim_), dim_,
+               kTile);
   }
 
   void accumulateRowGrads(float* dx, const float* g, int slot) override {
     const Float32Columns& c = columns_[slot];
-    accumulate(dx, rows_, g, kTile, 1, packer_.packed(c.rows.data(), c.cols), c.cols, dim_);
+    accumulate(dx, rows_, g, kTile, 1, packed(c.rows.data(), c.cols), c.cols, dim_);
   }
 
   void accumulateColumnGrads(float* dy, const float* g, int slot) override {
@@ -115,10 +76,14 @@ class Float32Engine final : public TileEngine {
       xRowsReady_ = true;
     }
     const int64_t cols = columns_[slot].cols;
-    accumulate(dy, cols, g, 1, kTile, packer_.packed(xRows_.data(), rows_), rows_, dim_);
+    accumulate(dy, cols, g, 1, kTile, packed(xRows_.data(), rows_), rows_, dim_);
   }
 
  private:
+  Layout packed(const float* data, int64_t steps) const {
+    return {data, steps * packer_.panel(), packer_.panel()};
+  }
+
   void accumulate(float* out, int64_t rows, const float* coef, int64_t coefRowStride,
                   int64_t coefColStride, Layout b, int64_t steps, int64_t width) const {
     accumulate_(out, rows, coef, coefRowStride, coefColStride, b.data, b.panelStride, b.rowStride,
@@ -127,7 +92,7 @@ class Float32Engine final : public TileEngine {
 
   int64_t dim_;
   kernels::AccumulateFn<float> accumulate_;
-  Packer packer_;
+  PanelPacker<float> packer_;
   Float32Columns columns_[kSlots];
   const float* xTile_ = nullptr;
   int64_t rows_ = 0;
