@@ -228,7 +228,7 @@ function main() {
   const headToHeadRounds = peers.tfjs || peers.jax ? ROUNDS : 0;
   const progress = createProgress(list.length + 2 + headToHeadRounds + ROUNDS, 'bench');
   progress.start('SGEMM ceiling');
-  const before = measureCeiling(undefined); // OpenBLAS only: tfjs would spin during our cases
+  const before = measureCeiling(undefined, machine.backend.isa); // OpenBLAS only: tfjs would spin during our cases
   const peakBefore = fmaPeak(machine.backend.threads);
   const rows = [];
   for (const c of list) {
@@ -248,7 +248,7 @@ function main() {
     peers.tfjs || peers.jax ? headToHead(largest, machine.backend.threads, peers, progress) : undefined;
   const scaling = threadScaling(4096, machine.backend.threads, progress);
   progress.step('SGEMM ceiling again');
-  const after = measureCeiling(tf);
+  const after = measureCeiling(tf, machine.backend.isa);
   const peakAfter = fmaPeak(machine.backend.threads);
   const peak = Math.max(peakBefore ?? 0, peakAfter ?? 0) || undefined;
   progress.finish();
@@ -259,7 +259,7 @@ function main() {
     `\n${machine.cpu}, ${machine.cores} cores; engine ${machine.backend.engine}, ${machine.backend.isa}`,
   );
   console.log(
-    `SGEMM ceiling (same run, C = A B^T, 4096 x 768): OpenBLAS ${fmt(before.openblas)} / ${fmt(after.openblas)} GFLOP/s, ` +
+    `SGEMM ceiling (same run, C = A B^T, 4096 x 768): OpenBLAS (${before.openblasKernel ?? 'its own'} kernel${process.env.SIGLIP_ISA ? '' : ' or its own choice'}) ${fmt(before.openblas)} / ${fmt(after.openblas)} GFLOP/s, ` +
       `tfjs-node matMul ${fmt(before.tfjsMatMul)} / ${fmt(after.tfjsMatMul)} GFLOP/s (before / after); ceiling = ${fmt(ceiling)}\n`,
   );
   const header = ['N', 'M', 'D', 'threads', 'path', 'precision', 'ms', 'GFLOP/s', '% SGEMM', 'pairs/s'];

@@ -22,21 +22,16 @@ function machineInfo(backendInfo) {
 }
 
 /**
- * OpenBLAS's kernel for the instruction set SIGLIP_ISA selects (its AVX2 kernel under
- * SIGLIP_ISA=x86-64-v3), so that the ceiling and our kernels use the same vectors; unset, its own
- * choice for this CPU.
+ * OpenBLAS's kernel (OPENBLAS_CORETYPE) for each of our instruction sets: the ceiling of a run
+ * uses the same vectors as our kernels (its AVX2 kernel under SIGLIP_ISA=x86-64-v3).
  */
 const OPENBLAS_CORETYPES = { 'x86-64-v4': 'SkylakeX', 'x86-64-v3': 'Haswell', 'x86-64': 'Prescott' };
 
-function openblasEnv() {
-  const env = { ...process.env };
-  const coretype = OPENBLAS_CORETYPES[process.env.SIGLIP_ISA ?? ''];
-  if (coretype) env.OPENBLAS_CORETYPE = coretype;
-  return env;
-}
-
-/** Best GFLOP/s of C = A B^T (n x d) through OpenBLAS, or undefined when it cannot be built. */
-function openblasRate(n, d, repeats) {
+/**
+ * Best GFLOP/s of C = A B^T (n x d) through OpenBLAS with `coretype`'s kernel (its own choice
+ * when undefined), or undefined when it cannot be built.
+ */
+function openblasRate(n, d, repeats, coretype) {
   const binary = path.join(root, 'build', 'bench', 'sgemm-ceiling');
   try {
     if (!fs.existsSync(binary)) {
@@ -45,9 +40,8 @@ function openblasRate(n, d, repeats) {
         stdio: 'ignore',
       });
     }
-    return Number(
-      execFileSync(binary, [String(n), String(d), String(repeats)], { env: openblasEnv() }).toString(),
-    );
+    const env = coretype ? { ...process.env, OPENBLAS_CORETYPE: coretype } : process.env;
+    return Number(execFileSync(binary, [String(n), String(d), String(repeats)], { env }).toString());
   } catch {
     return undefined;
   }
@@ -71,12 +65,26 @@ function tfjsRate(tf, n, d, repeats) {
   return best;
 }
 
-/** The SGEMM ceiling now: the faster of OpenBLAS and tfjs-node's matMul. */
-function measureCeiling(tf, n = 4096, d = 768, repeats = 5) {
-  const openblas = openblasRate(n, d, repeats);
+/**
+ * The SGEMM ceiling now for our instruction set `isa` (backendInfo().isa): the fastest of
+ * OpenBLAS with that set's kernel, OpenBLAS's own choice (only where `isa` is this CPU's best,
+ * SIGLIP_ISA unset: on a Zen 5, OpenBLAS 0.3.21 picks its Haswell kernel, half of SkylakeX's) and
+ * tfjs-node's matMul.
+ */
+function measureCeiling(tf, isa, n = 4096, d = 768, repeats = 5) {
+  const coretype = OPENBLAS_CORETYPES[isa.split(' ')[0]];
+  const matched = coretype ? openblasRate(n, d, repeats, coretype) : undefined;
+  const own = process.env.SIGLIP_ISA ? undefined : openblasRate(n, d, repeats, undefined);
+  const openblasRates = [matched, own].filter((r) => r !== undefined);
+  const openblas = openblasRates.length ? Math.max(...openblasRates) : undefined;
   const tfjsMatMul = tfjsRate(tf, n, d, repeats);
   const rates = [openblas, tfjsMatMul].filter((r) => r !== undefined);
-  return { openblas, tfjsMatMul, gflops: rates.length ? Math.max(...rates) : undefined };
+  return {
+    openblas,
+    openblasKernel: coretype,
+    tfjsMatMul,
+    gflops: rates.length ? Math.max(...rates) : undefined,
+  };
 }
 
 /**
