@@ -309,7 +309,9 @@ function main() {
 
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `throughput${quick ? '-quick' : ''}.json`);
+  // A lowered set (SIGLIP_ISA) keeps its own file beside the CPU's best.
+  const isaSuffix = process.env.SIGLIP_ISA ? `-${process.env.SIGLIP_ISA}` : '';
+  const file = path.join(dir, `throughput${isaSuffix}${quick ? '-quick' : ''}.json`);
   fs.writeFileSync(
     file,
     JSON.stringify(
