@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
-const { fmaPeak, machineInfo, measureCeiling, root } = require('./lib/machine');
+const { fmaPeak, machineInfo, measureCeiling, openblasCeiling, root } = require('./lib/machine');
 const { errorsAgainstFloat64 } = require('./lib/float64-reference');
 const { groupsOfFour } = require('./lib/labels');
 const { createProgress } = require('./lib/progress');
@@ -112,6 +112,7 @@ function cases() {
  */
 function prepareCase(c) {
   if (c.path === JAX_PATH) return { seconds: () => jaxSeconds(c.n), tensors: [] };
+  if (c.path === SGEMM_PATH) return { seconds: () => sgemmSeconds(c.n, c.isa), tensors: [] };
   const x = unitRows(c.n, D);
   const y = unitRows(c.n + 1, D).subarray(0, c.n * D);
   const options = {
@@ -141,6 +142,17 @@ function prepareCase(c) {
 }
 
 const JAX_PATH = 'JAX jit materialized sigmoid fwd+bwd';
+const SGEMM_PATH = 'OpenBLAS SGEMM';
+
+/**
+ * The fused pass's flops (6 N^2 D) at OpenBLAS's SGEMM rate for `isa` now (C = A B^T, N x D),
+ * in seconds: a side of the alternating rounds, so that each round has its own ceiling.
+ */
+function sgemmSeconds(n, isa) {
+  const { gflops } = openblasCeiling(isa, n, D, 3);
+  if (!gflops) throw new Error('OpenBLAS SGEMM could not be measured (libopenblas-dev)');
+  return (6 * n * n * D) / (gflops * 1e9);
+}
 
 function timeCase(prepared) {
   return prepared.seconds ? prepared.seconds() : time(prepared.call);
@@ -200,10 +212,11 @@ function headToHead(n, threads, peers, progress) {
   };
   if (peers.tfjs) sides.tfjs = { n, path: 'tfjs-node materialized sigmoid fwd+bwd', threads };
   if (peers.jax) sides.jax = { n, path: JAX_PATH, threads };
+  if (peers.sgemm) sides.sgemm = { n, path: SGEMM_PATH, isa: peers.sgemm };
   const rounds = alternatingRounds(`head-to-head N=${n}`, sides, progress);
   const against = (peer) =>
     sides[peer] && { fp32: speedup(rounds, peer, 'fp32'), bf16: speedup(rounds, peer, 'bf16') };
-  return { n, ms: rounds, tfjs: against('tfjs'), jax: against('jax') };
+  return { n, ms: rounds, tfjs: against('tfjs'), jax: against('jax'), sgemm: against('sgemm') };
 }
 
 /** All threads against one, fused fp32 at N. */
@@ -223,12 +236,18 @@ function main() {
   const machine = machineInfo(backendInfo());
   const list = cases();
   const largest = SIZES[SIZES.length - 1];
-  const peers = { tfjs: tf !== undefined, jax: jaxVersion() };
+  const peers = {
+    tfjs: tf !== undefined,
+    jax: jaxVersion(),
+    sgemm: undefined,
+  };
   if (!peers.jax) console.error('python3 has no jax (pip install jax): the JAX peer is skipped');
   const headToHeadRounds = peers.tfjs || peers.jax ? ROUNDS : 0;
   const progress = createProgress(list.length + 2 + headToHeadRounds + ROUNDS, 'bench');
   progress.start('SGEMM ceiling');
   const before = measureCeiling(undefined, machine.backend.isa); // OpenBLAS only: tfjs would spin during our cases
+  // OpenBLAS in the head-to-head rounds too: a ceiling per round, for the same instruction set.
+  if (before.openblas !== undefined) peers.sgemm = machine.backend.isa;
   const peakBefore = fmaPeak(machine.backend.threads);
   const rows = [];
   for (const c of list) {
@@ -358,11 +377,21 @@ function printPeers(duel, machine, ceiling, peak) {
   rows.push(side('bf16', `siglip-loss fused, bf16 (${machine.backend.bf16})`));
   if (duel.tfjs) rows.push(side('tfjs', 'tfjs-node materialized sigmoid'));
   if (duel.jax) rows.push(side('jax', 'JAX jit materialized sigmoid (big_vision)'));
+  // ms: the fused pass's flops at SGEMM's rate in that round.
+  if (duel.sgemm) rows.push(side('sgemm', `OpenBLAS SGEMM, ${duel.n} x ${D} x ${duel.n}, in the rounds`));
   console.log(
     `\npeers, fwd+bwd at N = M = ${duel.n}, D = ${D}, ${machine.backend.threads} threads, ` +
       `${machine.backend.isa} on ${machine.cpu} (${ROUNDS} alternating rounds):`,
   );
   printTable(['', 'ms', 'GFLOP/s', '% SGEMM', '% FMA peak', 'time / fused fp32'], rows, [0]);
+  if (duel.sgemm) {
+    const percents = duel.sgemm.fp32.rounds.map((r) => `${(100 * r).toFixed(0)} %`);
+    console.log(
+      `fused fp32 against each round's SGEMM (${duel.n} x ${D} x ${duel.n}): median ` +
+        `${(100 * duel.sgemm.fp32.median).toFixed(0)} %, best ${(100 * Math.max(...duel.sgemm.fp32.rounds)).toFixed(0)} % ` +
+        `(rounds ${percents.join(', ')})`,
+    );
+  }
 }
 
 function fusedRow(r, precision = 'fp32') {

@@ -66,17 +66,21 @@ function tfjsRate(tf, n, d, repeats) {
 }
 
 /**
- * The SGEMM ceiling now for our instruction set `isa` (backendInfo().isa): the fastest of
- * OpenBLAS with that set's kernel, OpenBLAS's own choice (only where `isa` is this CPU's best,
- * SIGLIP_ISA unset: on a Zen 5, OpenBLAS 0.3.21 picks its Haswell kernel, half of SkylakeX's) and
- * tfjs-node's matMul.
+ * OpenBLAS's SGEMM rate now for our instruction set `isa` (backendInfo().isa): the faster of its
+ * kernel for that set and its own choice (only where `isa` is this CPU's best, SIGLIP_ISA unset:
+ * on a Zen 5, OpenBLAS 0.3.21 picks its Haswell kernel, half of SkylakeX's).
  */
-function measureCeiling(tf, isa, n = 4096, d = 768, repeats = 5) {
+function openblasCeiling(isa, n, d, repeats) {
   const coretype = OPENBLAS_CORETYPES[isa.split(' ')[0]];
   const matched = coretype ? openblasRate(n, d, repeats, coretype) : undefined;
   const own = process.env.SIGLIP_ISA ? undefined : openblasRate(n, d, repeats, undefined);
-  const openblasRates = [matched, own].filter((r) => r !== undefined);
-  const openblas = openblasRates.length ? Math.max(...openblasRates) : undefined;
+  const rates = [matched, own].filter((r) => r !== undefined);
+  return { gflops: rates.length ? Math.max(...rates) : undefined, kernel: coretype };
+}
+
+/** The SGEMM ceiling now for `isa`: the faster of openblasCeiling and tfjs-node's matMul. */
+function measureCeiling(tf, isa, n = 4096, d = 768, repeats = 5) {
+  const { gflops: openblas, kernel: coretype } = openblasCeiling(isa, n, d, repeats);
   const tfjsMatMul = tfjsRate(tf, n, d, repeats);
   const rates = [openblas, tfjsMatMul].filter((r) => r !== undefined);
   return {
@@ -112,4 +116,4 @@ function peakRss() {
   return match ? Number(match[1]) * 1024 : process.memoryUsage().rss;
 }
 
-module.exports = { fmaPeak, machineInfo, measureCeiling, peakRss, root };
+module.exports = { fmaPeak, machineInfo, measureCeiling, openblasCeiling, peakRss, root };
