@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "simd.h"
 
@@ -53,6 +54,12 @@ SIGLIP_INLINE void accumulateBlock(float* out, int64_t outStride, const typename
     for (int v = 0; v < kVecs; ++v) simd::storeAs(out + r * outStride + v * kLanes, acc[r][v]);
 }
 
+// Steps at a time in accumulate: b's part of a depth block, kDepth x 128
+// columns of floats (128 KiB), stays in a small L2 (Zen 3's 512 KiB) while
+// every row block of a tile reads it. (Only depth blocks change; each output
+// element still sums its steps in order, so any kDepth gives the same bits.)
+constexpr int64_t kDepth = 256;
+
 // kRows rows of out (stride `width`) += coef * b over all `width` columns, in
 // blocks of kVecs vectors (a block never crosses a panel).
 template <typename Arith, int kRows, int kVecs, typename B>
@@ -60,6 +67,17 @@ SIGLIP_INLINE void accumulateRows(float* out, const typename Arith::Coef* coef,
                                   int64_t coefRowStride, int64_t coefColStride, const B& b,
                                   int64_t k0, int64_t steps, int64_t width) {
   constexpr int kLanes = Arith::kLanes;
+  // A step's coefficients are contiguous here (dY's, a column strip of G)
+  // but a step apart they are a tile row apart: 128 such lines fall in 8 of
+  // an L1's 64 sets and evict each other while the columns sweep. Packed
+  // like a GEMM's A panel, they are one stream of a few lines.
+  typename Arith::Coef strip[kDepth * kRows];
+  if (coefRowStride == 1 && coefColStride != kRows) {
+    for (int64_t k = 0; k < steps; ++k)
+      std::memcpy(strip + k * kRows, coef + k * coefColStride, sizeof(strip[0]) * kRows);
+    coef = strip;
+    coefColStride = kRows;
+  }
   int64_t d = 0;
   for (; d + kVecs * kLanes <= width; d += kVecs * kLanes)
     accumulateBlock<Arith, kRows, kVecs>(out + d, width, coef, coefRowStride, coefColStride,
@@ -95,12 +113,6 @@ SIGLIP_INLINE void accumulateRowBlocks(float* out, int64_t rows, const typename 
                                                      coef + r * coefRowStride, coefRowStride,
                                                      coefColStride, b, k0, steps, width);
 }
-
-// Steps at a time in accumulate: b's part of a depth block, kDepth x 128
-// columns of floats (128 KiB), stays in a small L2 (Zen 3's 512 KiB) while
-// every row block of a tile reads it. (Only depth blocks change; each output
-// element still sums its steps in order, so any kDepth gives the same bits.)
-constexpr int64_t kDepth = 256;
 
 // out (rows x width) += coef (rows x steps, through strides) * b (steps x
 // width, Operand).
