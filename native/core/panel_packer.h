@@ -10,6 +10,20 @@
 
 namespace siglip {
 
+// dst (cols x rows, row stride dstStride) = the transpose of src (rows x
+// cols, row stride srcStride), in 8 x 8 blocks: a column of src, a tile row
+// apart at each step, would touch a new line per element.
+template <typename Elem>
+void transposeBlocked(Elem* dst, int64_t dstStride, const Elem* src, int64_t srcStride,
+                      int64_t rows, int64_t cols) {
+  constexpr int64_t kBlock = 8;
+  for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < cols; j0 += kBlock)
+      for (int64_t i = i0; i < std::min(i0 + kBlock, rows); ++i)
+        for (int64_t j = j0; j < std::min(j0 + kBlock, cols); ++j)
+          dst[j * dstStride + i] = src[i * srcStride + j];
+}
+
 template <typename Elem>
 class PanelPacker {
  public:

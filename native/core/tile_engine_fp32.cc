@@ -34,7 +34,9 @@ class Float32Engine final : public TileEngine {
       : dim_(dim),
         accumulate_(kernels::forThisCpu().float32),
         packer_(kernels::forThisCpu().panel),
-        xRows_(kTile * packer_.wholePanels(dim)) {
+        xRows_(kTile * packer_.wholePanels(dim)),
+        transposeG_(kernel::panelStaysInL1(packer_.panel() * sizeof(float))) {
+    if (transposeG_) gTransposed_.resize(kTile * kTile);
     for (auto& c : columns_) {
       c.transposed.resize(dim * packer_.wholePanels(kTile));
       c.rows.resize(kTile * packer_.wholePanels(dim));
@@ -76,7 +78,16 @@ class Float32Engine final : public TileEngine {
       xRowsReady_ = true;
     }
     const int64_t cols = columns_[slot].cols;
-    accumulate(dy, cols, g, 1, kTile, packed(xRows_.data(), rows_), rows_, dim_);
+    const Layout xRows = packed(xRows_.data(), rows_);
+    if (!transposeG_) {
+      // The kernel packs this column strip of G per row block itself.
+      accumulate(dy, cols, g, 1, kTile, xRows, rows_, dim_);
+      return;
+    }
+    // Where a panel stays in L1, rows of coefficients stream past it, as in
+    // dX: G's columns as rows.
+    transposeBlocked(gTransposed_.data(), kTile, g, kTile, rows_, cols);
+    accumulate(dy, cols, gTransposed_.data(), kTile, 1, xRows, rows_, dim_);
   }
 
  private:
@@ -97,6 +108,8 @@ class Float32Engine final : public TileEngine {
   const float* xTile_ = nullptr;
   int64_t rows_ = 0;
   std::vector<float> xRows_;  // dY's operand: rows x dim
+  bool transposeG_;           // dY reads G^T: where panels stay in L1 (tile_kernel.h)
+  std::vector<float> gTransposed_;
   bool xRowsReady_ = false;
 };
 

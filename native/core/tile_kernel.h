@@ -22,6 +22,7 @@ namespace siglip::kernel {
 // block is one contiguous stream: 64 floats on AVX-512, 16 on AVX2.
 template <typename Elem, int64_t kPanel>
 struct Operand {
+  static constexpr int64_t kWidth = kPanel;
   const Elem* data;
   int64_t panelStride, rowStride;
   SIGLIP_INLINE const Elem* at(int64_t k, int64_t col) const {
@@ -60,15 +61,20 @@ SIGLIP_INLINE void accumulateBlock(float* out, int64_t outStride, const typename
 // element still sums its steps in order, so any kDepth gives the same bits.)
 constexpr int64_t kDepth = 256;
 
-// kRows rows of out (stride `width`) += coef * b over all `width` columns, in
-// blocks of kVecs vectors (a block never crosses a panel).
+// Whether a depth block of one panel (panelBytes a step) fits in half an L1,
+// and so stays there while the row blocks pass over it (accumulate).
+constexpr bool panelStaysInL1(int64_t panelBytes) { return panelBytes * kDepth <= 16 * 1024; }
+
+// kRows rows of out (stride outStride) += coef * b over `cols` columns from
+// b's column col0 (a multiple of the panel width), in blocks of kVecs vectors
+// (a block never crosses a panel).
 template <typename Arith, int kRows, int kVecs, typename B>
-SIGLIP_INLINE void accumulateRows(float* out, const typename Arith::Coef* coef,
+SIGLIP_INLINE void accumulateRows(float* out, int64_t outStride, const typename Arith::Coef* coef,
                                   int64_t coefRowStride, int64_t coefColStride, const B& b,
-                                  int64_t k0, int64_t steps, int64_t width) {
+                                  int64_t k0, int64_t steps, int64_t col0, int64_t cols) {
   constexpr int kLanes = Arith::kLanes;
   // A step's coefficients are contiguous here (dY's, a column strip of G)
-  // but a step apart they are a tile row apart: 128 such lines fall in 8 of
+  // but a step apart they are a tile row apart: kDepth such lines fall in 8 of
   // an L1's 64 sets and evict each other while the columns sweep. Packed
   // like a GEMM's A panel, they are one stream of a few lines.
   typename Arith::Coef strip[kDepth * kRows];
@@ -79,51 +85,69 @@ SIGLIP_INLINE void accumulateRows(float* out, const typename Arith::Coef* coef,
     coefColStride = kRows;
   }
   int64_t d = 0;
-  for (; d + kVecs * kLanes <= width; d += kVecs * kLanes)
-    accumulateBlock<Arith, kRows, kVecs>(out + d, width, coef, coefRowStride, coefColStride,
-                                         b.at(k0, d), b.rowStride, steps);
+  for (; d + kVecs * kLanes <= cols; d += kVecs * kLanes)
+    accumulateBlock<Arith, kRows, kVecs>(out + d, outStride, coef, coefRowStride, coefColStride,
+                                         b.at(k0, col0 + d), b.rowStride, steps);
   if constexpr (kVecs > 1)
-    for (; d + kLanes <= width; d += kLanes)
-      accumulateBlock<Arith, kRows, 1>(out + d, width, coef, coefRowStride, coefColStride,
-                                       b.at(k0, d), b.rowStride, steps);
-  for (; d < width; ++d)  // tail narrower than one vector
+    for (; d + kLanes <= cols; d += kLanes)
+      accumulateBlock<Arith, kRows, 1>(out + d, outStride, coef, coefRowStride, coefColStride,
+                                       b.at(k0, col0 + d), b.rowStride, steps);
+  for (; d < cols; ++d)  // tail narrower than one vector
     for (int r = 0; r < kRows; ++r) {
-      float s = out[r * width + d];
+      float s = out[r * outStride + d];
       for (int64_t k = 0; k < steps; ++k)
         s = Arith::multiplyAddScalar(s, coef[r * coefRowStride + k * coefColStride],
-                                     b.at(k0 + k, d));
-      out[r * width + d] = s;
+                                     b.at(k0 + k, col0 + d));
+      out[r * outStride + d] = s;
     }
 }
 
-// out (rows x width) += coef * b from step k0, `steps` steps: blocks of
-// kRows x kVecs accumulator vectors, then of kFewerRows... for the rows left
-// (the last must be 1). Each row block sweeps the columns: its coefficients
-// stay in L1 while b streams, in order, from packed panels.
+// out (rows, stride outStride) += coef * b from step k0, `steps` steps, over
+// `cols` columns from col0: blocks of kRows x kVecs accumulator vectors, then
+// of kFewerRows... for the rows left (the last must be 1).
 template <typename Arith, int kVecs, int kRows, int... kFewerRows, typename B>
-SIGLIP_INLINE void accumulateRowBlocks(float* out, int64_t rows, const typename Arith::Coef* coef,
-                                       int64_t coefRowStride, int64_t coefColStride, const B& b,
-                                       int64_t k0, int64_t steps, int64_t width) {
+SIGLIP_INLINE void accumulateRowBlocks(float* out, int64_t outStride, int64_t rows,
+                                       const typename Arith::Coef* coef, int64_t coefRowStride,
+                                       int64_t coefColStride, const B& b, int64_t k0, int64_t steps,
+                                       int64_t col0, int64_t cols) {
   int64_t r = 0;
   for (; r + kRows <= rows; r += kRows)
-    accumulateRows<Arith, kRows, kVecs>(out + r * width, coef + r * coefRowStride, coefRowStride,
-                                        coefColStride, b, k0, steps, width);
+    accumulateRows<Arith, kRows, kVecs>(out + r * outStride, outStride, coef + r * coefRowStride,
+                                        coefRowStride, coefColStride, b, k0, steps, col0, cols);
   if constexpr (sizeof...(kFewerRows) > 0)
-    accumulateRowBlocks<Arith, kVecs, kFewerRows...>(out + r * width, rows - r,
+    accumulateRowBlocks<Arith, kVecs, kFewerRows...>(out + r * outStride, outStride, rows - r,
                                                      coef + r * coefRowStride, coefRowStride,
-                                                     coefColStride, b, k0, steps, width);
+                                                     coefColStride, b, k0, steps, col0, cols);
 }
 
 // out (rows x width) += coef (rows x steps, through strides) * b (steps x
-// width, Operand).
+// width, Operand), a depth block at a time. The loop order is a GEMM's: where
+// one panel's depth block fits in half an L1 (16 KiB: AVX2, NEON, SSE2), it
+// stays there while every row block passes over it and only the coefficients
+// stream (BLIS's order; a third of the bytes per step that streaming the
+// panels takes). AVX-512's panels (64 floats, 64 KiB a block) do not fit:
+// there each row block's coefficients stay in L1 and the panels stream. A
+// column strip of coefficients (coefRowStride 1) is packed per row block, so
+// it keeps that order too.
 template <typename Arith, int kVecs, int... kRows, typename B>
 SIGLIP_INLINE void accumulate(float* out, int64_t rows, const typename Arith::Coef* coef,
                               int64_t coefRowStride, int64_t coefColStride, const B& b,
                               int64_t steps, int64_t width) {
-  for (int64_t k0 = 0; k0 < steps; k0 += kDepth)
-    accumulateRowBlocks<Arith, kVecs, kRows...>(out, rows, coef + k0 * coefColStride, coefRowStride,
-                                                coefColStride, b, k0,
-                                                steps - k0 < kDepth ? steps - k0 : kDepth, width);
+  constexpr int64_t kPanel = B::kWidth;
+  constexpr bool kPanelStaysInL1 = panelStaysInL1(kPanel * sizeof(*b.data));
+  for (int64_t k0 = 0; k0 < steps; k0 += kDepth) {
+    const int64_t blockSteps = steps - k0 < kDepth ? steps - k0 : kDepth;
+    const auto* blockCoef = coef + k0 * coefColStride;
+    if (kPanelStaysInL1 && coefRowStride != 1) {
+      for (int64_t col0 = 0; col0 < width; col0 += kPanel)
+        accumulateRowBlocks<Arith, kVecs, kRows...>(
+            out + col0, width, rows, blockCoef, coefRowStride, coefColStride, b, k0, blockSteps,
+            col0, width - col0 < kPanel ? width - col0 : kPanel);
+    } else {
+      accumulateRowBlocks<Arith, kVecs, kRows...>(out, width, rows, blockCoef, coefRowStride,
+                                                  coefColStride, b, k0, blockSteps, 0, width);
+    }
+  }
 }
 
 }  // namespace siglip::kernel
