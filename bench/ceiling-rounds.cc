@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "../native/core/backend_info.h"
@@ -22,8 +23,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// After a call OpenBLAS's threads spin for a while (2^28 cycles by default,
+// OPENBLAS_THREAD_TIMEOUT) before they sleep: on a 2-core machine they took
+// 3-5 % from the first ring step of the pass timed next. Each side starts
+// after a pause, so neither runs against the other's threads.
 template <typename Fn>
 double gflops(double flop, Fn&& fn) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const auto t = Clock::now();
   fn();
   return flop / std::chrono::duration<double>(Clock::now() - t).count() / 1e9;

@@ -28,6 +28,7 @@ template <int N>
 struct Lanes {
   typedef float Floats __attribute__((vector_size(N * sizeof(float))));
   typedef uint32_t Words __attribute__((vector_size(N * sizeof(uint32_t))));
+  typedef double Doubles __attribute__((vector_size(N * sizeof(double))));
 };
 template <typename V>
 SIGLIP_INLINE V loadAs(const void* p) {
