@@ -18,10 +18,10 @@ g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engin
   -o "$OUT/engine-openblas"
 cc -O2 bench/sgemm-ceiling.c -lopenblas -o "$OUT/sgemm-ceiling"
 cc -O2 -pthread bench/fma-peak.c -o "$OUT/fma-peak"
-g++ "${flags[@]}" bench/tile-products.cc native/core/sigmoid_epilogue.cc native/core/tile_engine_fp32.cc \
-  native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/tile-products"
-g++ "${flags[@]}" bench/epilogue.cc native/core/sigmoid_epilogue.cc native/core/tile_engine_fp32.cc \
-  native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/epilogue"
+for program in tile-products epilogue; do
+  g++ "${flags[@]}" "bench/$program.cc" native/core/sigmoid_epilogue.cc native/core/tile_engine_fp32.cc \
+    native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc -o "$OUT/$program"
+done
 
 echo "N = M = $N, D = 768, best of 3 per run, $ROUNDS alternating rounds (GFLOP/s; % of the SGEMM measured just before)"
 printf '%-6s %-9s %9s %6s %11s %6s %9s\n' round engine fused '%' loss-only '%' sgemm

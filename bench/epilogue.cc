@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.3f);
   for (auto& v : src) v = normal(rng);
-  int32_t keys[128];
+  int32_t keys[n];
   for (int i = 0; i < n; ++i) keys[i] = i;
   EpilogueParams p;
   p.scale = 10;

@@ -59,6 +59,13 @@ SIGLIP_INLINE void termsFromExp(F logit, F e, F both, F isPositive, F& softplus,
   g = sigmoid - isPositive;
 }
 
+// All three steps for one element (the columns past the last whole vector).
+SIGLIP_INLINE void elementTerms(float dot, float isPositive, float scale, float bias,
+                                float& softplus, float& g) {
+  const float logit = logitOf(dot, scale, bias), e = expNegativeAbs(logit);
+  termsFromExp(logit, e, reciprocals(e), isPositive, softplus, g);
+}
+
 // Per-lane sums over a tile, in double: each row's float lane sums are added
 // lane by lane, and the lanes are summed once per tile (summing 16 lanes
 // serially at every row cost a fifth of the AVX-512 epilogue).
@@ -109,6 +116,7 @@ SIGLIP_INLINE void epilogueRow(float* row, int cols, int32_t rowKey, const int32
     const Floats isPositive =
         simd::loadAs<Keys>(columnKey + c) == rowKey ? splat<Floats>(1.0f) : Floats{};
     Floats softplus, g;
+    // The logit again: one multiply-add, cheaper than a third buffer.
     termsFromExp(logitOf(dot, scale, bias), exps[v], recips[v], isPositive, softplus, g);
     loss += softplus;
     grad += g;
@@ -117,10 +125,9 @@ SIGLIP_INLINE void epilogueRow(float* row, int cols, int32_t rowKey, const int32
   }
   sums.add(loss, grad, gradDot);
   for (int c = vectors * kLanes; c < cols; ++c) {
-    const float dot = row[c], logit = logitOf(dot, scale, bias);
+    const float dot = row[c];
     float softplus, g;
-    const float e = expNegativeAbs(logit);
-    termsFromExp(logit, e, reciprocals(e), columnKey[c] == rowKey ? 1.0f : 0.0f, softplus, g);
+    elementTerms(dot, columnKey[c] == rowKey ? 1.0f : 0.0f, scale, bias, softplus, g);
     tailSums.loss += softplus;
     tailSums.grad += g;
     tailSums.gradDot += g * dot;
