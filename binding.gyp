@@ -7,6 +7,7 @@
         "native/addon/arguments.cc",
         "native/addon/backend_cpu.cc",
         "native/core/backend_info.cc",
+        "native/core/engine_pool.cc",
         "native/core/sigmoid_epilogue.cc",
         "native/core/siglip.cc",
         "native/core/softmax.cc",

@@ -13,7 +13,8 @@ mkdir -p "$OUT"
 g++ -std=c++17 -O3 -Wno-psabi -pthread bench/ceiling-rounds.cc native/core/backend_info.cc \
   native/core/sigmoid_epilogue.cc native/core/siglip.cc native/core/softmax.cc \
   native/core/tile_engine_fp32.cc native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc \
-  native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc -lopenblas \
+  native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc native/core/engine_pool.cc \
+  -lopenblas \
   -o "$OUT/ceiling-rounds"
 declare -A coretype=([x86-64-v4]=SkylakeX [x86-64-v3]=Haswell [x86-64]=Prescott)
 sets=("$@")

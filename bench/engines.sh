@@ -11,7 +11,7 @@ ROUNDS=${2:-3}
 OUT=build/bench
 mkdir -p "$OUT"
 common=(native/core/backend_info.cc native/core/sigmoid_epilogue.cc native/core/siglip.cc
-  native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc bench/engine-bench.cc)
+  native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_kernels*.cc native/core/tile_kernel_bf16_native.cc native/core/worker_pool.cc native/core/engine_pool.cc bench/engine-bench.cc)
 flags=(-std=c++17 -O3 -fopenmp-simd -Wno-psabi -pthread)
 g++ "${flags[@]}" "${common[@]}" native/core/tile_engine_fp32.cc -o "$OUT/engine-builtin"
 g++ "${flags[@]}" -DSIGLIP_ENGINE_OPENBLAS "${common[@]}" native/core/tile_engine_openblas.cc -lopenblas \

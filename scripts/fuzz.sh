@@ -12,7 +12,7 @@ sources=(native/core/backend_info.cc native/core/sigmoid_epilogue.cc native/core
   native/core/softmax.cc native/core/tile_engine_bf16.cc native/core/tile_engine_fp32.cc
   native/core/tile_kernels.cc native/core/tile_kernels_avx2.cc native/core/tile_kernels_avx512.cc native/core/tile_kernels_neon.cc
   native/core/tile_kernels_portable.cc native/core/tile_kernel_bf16_native.cc
-  native/core/worker_pool.cc)
+  native/core/worker_pool.cc native/core/engine_pool.cc)
 clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -DSIGLIP_NO_MULTIVERSION -Wno-psabi -pthread "${sources[@]}" native/tests/fuzz_core.cc -o "$out/fuzz_core"
 mkdir -p native/tests/fuzz_corpus

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine_pool.h"
 #include "siglip.h"
 #include "tile_engine.h"
 #include "tile_kernels.h"
@@ -56,8 +57,8 @@ void runPass(const PassInputs& in, int workers, Schedule schedule, float* dx, fl
   // bad value must throw to the caller, not in a worker (std::terminate).
   kernels::forThisCpu();
   std::vector<float> tiles(static_cast<size_t>(workers) * kTile * kTile);
-  std::vector<std::unique_ptr<TileEngine>> engines(workers);
-  for (auto& engine : engines) engine = makeTileEngine(in.precision, in.dim);
+  std::vector<LeasedEngine> engines(workers);
+  for (auto& engine : engines) engine = leaseTileEngine(in.precision, in.dim);
   Barrier barrier(workers);
   const bool grads = dx != nullptr && dy != nullptr;
   auto cancelled = [&] {

@@ -640,6 +640,50 @@ void testBlocks() {
   }
 }
 
+// Engines are kept between passes (engine_pool.h): a pass must read nothing
+// that an earlier one left. A pass over NaN inputs of a larger shape (same
+// dim) fills every kept engine with NaN; the smaller pass after it must give
+// the bits it gave before. Passes on several threads at once share the pool.
+void testEnginesReusedAcrossPasses() {
+  const int64_t n = 300, m = 257, d = 40, bigN = 390, bigM = 401;
+  std::mt19937 rng(23);
+  const auto x = randomRows(rng, n, d);
+  const auto y = randomRows(rng, m, d);
+  const std::vector<float> nans(std::max(bigN, bigM) * d, NAN);
+  for (auto precision : {siglip::Precision::kFloat32, siglip::Precision::kBFloat16}) {
+    const std::string name = precision == siglip::Precision::kFloat32 ? "fp32" : "bf16";
+    siglip::RunOptions options{3};
+    options.precision = precision;
+    auto pass = [&](std::vector<float>& dx, std::vector<float>& dy) {
+      siglip::Gradients g{dx.data(), dy.data()};
+      const double loss = siglip::computeLossAndGrads(
+          {x.data(), y.data(), n, m, d, std::log(10.0), -10, {}}, g, options);
+      const double lossOnly =
+          siglip::computeLoss({x.data(), y.data(), n, m, d, std::log(10.0), -10, {}}, options);
+      return std::vector<double>{loss, lossOnly, g.dTPrime, g.dBias};
+    };
+    std::vector<float> dx1(n * d), dy1(m * d);
+    const auto scalars1 = pass(dx1, dy1);
+    std::vector<float> bigDx(bigN * d), bigDy(bigM * d);
+    siglip::Gradients big{bigDx.data(), bigDy.data()};
+    siglip::computeLossAndGrads({nans.data(), nans.data(), bigN, bigM, d, 0, 0, {}}, big, options);
+    expect(std::isnan(big.dBias), name + ": the NaN pass ran");
+    std::vector<float> dx2(n * d), dy2(m * d);
+    expect(pass(dx2, dy2) == scalars1 && dx2 == dx1 && dy2 == dy1,
+           name + ": a pass after a NaN pass of another shape gives the same bits");
+    constexpr int kConcurrent = 3;
+    std::vector<std::vector<float>> dxs(kConcurrent, dx1), dys(kConcurrent, dy1);
+    std::vector<std::vector<double>> scalars(kConcurrent);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kConcurrent; ++t)
+      threads.emplace_back([&, t] { scalars[t] = pass(dxs[t], dys[t]); });
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < kConcurrent; ++t)
+      expect(scalars[t] == scalars1 && dxs[t] == dx1 && dys[t] == dy1,
+             name + ": concurrent pass " + std::to_string(t) + " gives the same bits");
+  }
+}
+
 // RunOptions::cancel: set before the call, or by another thread during a
 // long pass of either loss; the pass stops soon after and throws Cancelled.
 // "Soon" is a tile's time, 1 s at most natively; SIGLIP_TEST_SLOWDOWN scales
@@ -694,6 +738,7 @@ int main(int argc, char** argv) {
   testRandomShapes();
   testBFloat16();
   testDeterminism();
+  testEnginesReusedAcrossPasses();
   testExtremeAndNonFinite();
   testValidation();
   testSoftmax();
