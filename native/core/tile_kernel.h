@@ -19,7 +19,7 @@ namespace siglip::kernel {
 // or a word holding a pair of bf16 values) is at
 // data[(col / kPanel) * panelStride + k * rowStride + col % kPanel]. A panel
 // is as wide as the kernel's register block (kVecs vectors), so that a packed
-// block is one contiguous stream: 64 floats on AVX-512, 16 on AVX2.
+// block is one contiguous stream: 32 floats on AVX-512, 16 on AVX2.
 template <typename Elem, int64_t kPanel>
 struct Operand {
   static constexpr int64_t kWidth = kPanel;
@@ -125,7 +125,7 @@ SIGLIP_INLINE void accumulateRowBlocks(float* out, int64_t outStride, int64_t ro
 // one panel's depth block fits in half an L1 (16 KiB: AVX2, NEON, SSE2), it
 // stays there while every row block passes over it and only the coefficients
 // stream (BLIS's order; a third of the bytes per step that streaming the
-// panels takes). AVX-512's panels (64 floats, 64 KiB a block) do not fit:
+// panels takes). AVX-512's panels (32 floats, 32 KiB a block) do not fit:
 // there each row block's coefficients stay in L1 and the panels stream. A
 // column strip of coefficients (coefRowStride 1) is packed per row block, so
 // it keeps that order too.

@@ -40,9 +40,10 @@ struct Native {
 void accumulateNative(float* out, int64_t rows, const uint32_t* coef, int64_t coefRowStride,
                       int64_t coefColStride, const uint32_t* b, int64_t bPanelStride,
                       int64_t bRowStride, int64_t steps, int64_t width) {
-  const kernel::Operand<uint32_t, 4 * simd::kLanes> operand{b, bPanelStride, bRowStride};
-  kernel::accumulate<Native, 4, 6, 4, 2, 1>(out, rows, coef, coefRowStride, coefColStride, operand,
-                                            steps, width);
+  const kernel::Operand<uint32_t, kernels::kAvx512Vectors * simd::kLanes> operand{b, bPanelStride,
+                                                                                  bRowStride};
+  kernel::accumulate<Native, kernels::kAvx512Vectors, 12, 8, 4, 2, 1>(
+      out, rows, coef, coefRowStride, coefColStride, operand, steps, width);
 }
 
 }  // namespace siglip::bf16

@@ -1,5 +1,5 @@
-// The tile kernels for x86-64-v4 (AVX-512): 16-float vectors, 6 x 4 blocks
-// (24 of the 32 zmm registers hold accumulators).
+// The tile kernels for x86-64-v4 (AVX-512): 16-float vectors, 12 x 2 blocks
+// (24 of the 32 zmm registers hold accumulators; 32-column panels).
 #include "tile_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
@@ -10,7 +10,8 @@
 
 namespace siglip::kernels {
 namespace {
-const InstructionSet kSet = Entries<16, 4, 6, 4, 2, 1>::named("x86-64-v4", "x86-64-v4 (AVX-512)");
+const InstructionSet kSet =
+    Entries<16, kAvx512Vectors, 12, 8, 4, 2, 1>::named("x86-64-v4", "x86-64-v4 (AVX-512)");
 }
 }  // namespace siglip::kernels
 #pragma GCC pop_options

@@ -137,7 +137,7 @@ void testRandomShapes() {
     for (int64_t m : {1, 64, 97})
       for (int64_t d : {1, 17, 48})
         for (int threads : {1, 3}) checkCase(n, m, d, t10, -10, diag, threads);
-  // Feature widths across the kernels' 64-column panels and their tails.
+  // Feature widths across the kernels' panels (12 to 32 columns) and their tails.
   for (int64_t d : {64, 100, 211})
     for (int threads : {1, 2}) checkCase(131, 150, d, t10, -10, diag, threads);
   for (int64_t offset : {-70, -5, 3, 64}) {
@@ -356,7 +356,7 @@ void testKernelsPerInstructionSet() {
         packed[(c / panel) * steps * panel + k * panel + c % panel] = dense[k * width + c];
     return packed;
   };
-  for (int64_t rows : {1, 5, 6, 13})
+  for (int64_t rows : {1, 5, 6, 13, 20})
     for (int64_t steps : {1, 7, 64, 300})  // 300: more than one depth block (tile_kernel.h)
       for (int64_t width : {7, 16, 64, 100}) {
         std::vector<float> coef(rows * steps), b(steps * width), start(rows * width);
@@ -401,10 +401,13 @@ void testKernelsPerInstructionSet() {
           if (firstBf16.empty()) {
             firstBf16 = bf16;
             if (native) {  // its panels are the AVX-512 set's
-              const std::vector<uint32_t> native64 = inPanels(bPairs, steps, width, 64);
+              const int64_t nativePanel = siglip::kernels::avx512()->panel;
+              const std::vector<uint32_t> nativePanels =
+                  inPanels(bPairs, steps, width, nativePanel);
               std::vector<float> nativeBf16 = start;
               siglip::bf16::accumulateNative(nativeBf16.data(), rows, coefPairs.data(), steps, 1,
-                                             native64.data(), steps * 64, 64, steps, width);
+                                             nativePanels.data(), steps * nativePanel, nativePanel,
+                                             steps, width);
               expect(nativeBf16 == bf16, "bf16 native = " + std::string(set->name) + shape);
             }
           } else {
