@@ -675,7 +675,8 @@ void testEnginesReusedAcrossPasses() {
     expect(pass(dx2, dy2) == scalars1 && dx2 == dx1 && dy2 == dy1,
            name + ": a pass after a NaN pass of another shape gives the same bits");
     constexpr int kConcurrent = 3;
-    std::vector<std::vector<float>> dxs(kConcurrent, dx1), dys(kConcurrent, dy1);
+    std::vector<std::vector<float>> dxs(kConcurrent, std::vector<float>(n * d, NAN)),
+        dys(kConcurrent, std::vector<float>(m * d, NAN));  // poisoned
     std::vector<std::vector<double>> scalars(kConcurrent);
     std::vector<std::thread> threads;
     for (int t = 0; t < kConcurrent; ++t)
