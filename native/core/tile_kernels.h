@@ -37,7 +37,7 @@ struct InstructionSet {
 // floats wide (the AVX512-BF16 kernel reads the same panels). As BLIS's SKX
 // kernel does (32 x 12), the panel streams 2 vectors a step from L2 while
 // the 12 broadcast coefficients stay in L1; with 4 vectors x 6 rows, 4 a step
-// streamed, and N = 8192 ran 3-5 % slower (bench/engine-bench.cc, Zen 5).
+// streamed, and N = 8192 ran 2-5 % slower (bench/engine-bench.cc, Zen 5).
 constexpr int kAvx512Vectors = 2;
 
 // Each tile_kernels_<set>.cc: its set, or nullptr where this build or this
