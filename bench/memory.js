@@ -12,8 +12,8 @@ const path = require('node:path');
 
 const { backendInfo } = require('..');
 const { machineInfo, root } = require('./lib/machine');
-const { createProgress } = require('./lib/progress');
-const { lineChart } = require('./lib/svg-chart');
+const { createProgress } = require('../support/progress');
+const { lineChart } = require('../support/svg-chart');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -108,7 +108,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function main() {
   const { backendInfo } = require('../dist/raw');
   const { machineInfo } = require('./lib/machine');
-  const { lineChart } = require('./lib/svg-chart');
+  const { lineChart } = require('../support/svg-chart');
   const MiB = 2 ** 20;
   const machine = { ...machineInfo(backendInfo()), shared: 'shared with other tenants: times are noisy' };
   console.log(

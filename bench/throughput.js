@@ -17,7 +17,7 @@ const { backendInfo, siglipLossAndGrads, siglipLossValue } = require('..');
 const { fmaPeak, machineInfo, measureCeiling, openblasCeiling, root } = require('./lib/machine');
 const { errorsAgainstFloat64 } = require('./lib/float64-reference');
 const { groupsOfFour } = require('./lib/labels');
-const { createProgress } = require('./lib/progress');
+const { createProgress } = require('../support/progress');
 const { signLabels, sigmoidLoss, softmaxLoss, valueAndGradsStep } = require('./lib/tfjs-losses');
 
 const quick = process.argv.includes('--quick');

@@ -29,5 +29,10 @@ const { initWorld } = require('../dist/mpi');
 const { main } = require('./main');
 
 const world = initWorld();
-main({ world });
-world.close();
+main({ world }).then(
+  () => world.close(),
+  (error) => {
+    console.error(error);
+    process.exitCode = 1; // the world aborts the MPI job at exit
+  },
+);

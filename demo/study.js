@@ -12,8 +12,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { createProgress } = require('../bench/lib/progress');
-const { lineChart } = require('../bench/lib/svg-chart');
+const { createProgress } = require('../support/progress');
+const { lineChart } = require('../support/svg-chart');
 const { scenes: makeScenes } = require('./dataset');
 const { evaluate, train } = require('./train');
 

@@ -24,6 +24,7 @@ function rowsOfRank(b, batchSize, world) {
  * Trains on `scenes.train` for `examples` examples in batches of `batchSize`.
  * With `captionLabels` the sigmoid loss takes every pair with the same caption
  * as a positive (positives: 'labels'), not only the diagonal.
+ * towers: 'conv' or 'mlp' (demo/model.js).
  * onStep(step, steps, loss) is called with the loss of every `lossEvery`th step.
  * With `world` (siglip-loss/mpi) training is data-parallel: every rank draws the
  * same global batch, embeds its rows, and the gradients of siglipLoss(..., { world })
@@ -43,11 +44,12 @@ function train(
     learningRate = 2e-3,
     captionLabels = false,
     lossEvery = 10,
+    towers = 'conv',
     world,
     onStep,
   },
 ) {
-  const model = createDualEncoder(tf, { tPrime, bias, initSeed });
+  const model = createDualEncoder(tf, { tPrime, bias, initSeed, towers });
   if (world !== undefined) world.broadcastVariables(model.trainableVariables());
   const optimizer = tf.train.adam(learningRate);
   const random = rng(seed);

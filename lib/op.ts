@@ -13,7 +13,11 @@ import {
 } from './options';
 import type { SiglipOptions, SoftmaxOptions } from './options';
 import { siglipLossAndGrads, siglipLossValue } from './raw';
+import { restoreUtilForTfjsNode } from './tfjs-node-compat';
 import { checkedOnEveryRank } from './world';
+
+// Before any tfjs-node op runs: its kernels need a util function that Node >= 23 lacks.
+restoreUtilForTfjsNode();
 
 let tfCore: typeof tfjs | undefined;
 

@@ -1,12 +1,16 @@
-// The tfjs backends the op tests run on: 'cpu' always, 'tensorflow' when
-// @tensorflow/tfjs-node loads (required when SIGLIP_REQUIRE_TFJS_NODE=1, as in CI).
+// The tfjs backends the op tests run on: 'cpu' and 'wasm' always, 'tensorflow' when
+// @tensorflow/tfjs-node loads (required when SIGLIP_REQUIRE_TFJS_NODE=1, as in CI; where it
+// is absent, its suites skip and say why).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+// The gradients of tfjs-core's own ops (tf.mul, ...), which tfjs-core alone does not register.
+import '@tensorflow/tfjs';
 
 export { tf };
 
 export interface BackendChoice {
-  name: 'cpu' | 'tensorflow';
+  name: 'cpu' | 'wasm' | 'tensorflow';
   /** Why the backend cannot run here, when it cannot. */
   unavailable?: string;
 }
@@ -29,8 +33,18 @@ const tfjsNodeProblem = loadTfjsNode();
 
 export const BACKENDS: BackendChoice[] = [
   { name: 'tensorflow', ...(tfjsNodeProblem === undefined ? {} : { unavailable: tfjsNodeProblem }) },
+  { name: 'wasm' },
   { name: 'cpu' },
 ];
+
+/**
+ * tfjs with tfjs-layers for the demo's training: tfjs-node where it loads, else the
+ * pure-JS union package (its backends register in the same tfjs-core).
+ */
+export function tfjsWithLayers(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return tfjsNode ?? require('@tensorflow/tfjs');
+}
 
 export async function useBackend(name: BackendChoice['name']): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`cannot set backend ${name}`);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { initWorld } from '../dist/mpi';
 import type { World } from '../dist/mpi';
-import { tf, tfjsNode, useBackend } from './backends';
+import { tf, tfjsNode, tfjsWithLayers, useBackend } from './backends';
 import { referenceLoss, relativeError, rng, unitRows } from './reference';
 
 const world: World = initWorld();
@@ -261,11 +261,23 @@ async function demoSuite(): Promise<void> {
   };
   const { scenes } = require('../demo/dataset') as { scenes(seed: number): unknown };
   /* eslint-enable @typescript-eslint/no-require-imports */
-  await useBackend('tensorflow');
-  const options = { scenes: scenes(7), batchSize: 32, examples: 32 * 4, seed: 5, initSeed: 11, lossEvery: 1 };
-  const distributed = train(tfjsNode, { ...options, world });
+  // The demo's towers on the backend npm start would use: the conv towers on tfjs-node, else
+  // the MLP towers on pure-JS tfjs.
+  const towers = tfjsNode === undefined ? 'mlp' : 'conv';
+  await useBackend(tfjsNode === undefined ? 'cpu' : 'tensorflow');
+  const tfjs = tfjsWithLayers();
+  const options = {
+    scenes: scenes(7),
+    batchSize: 32,
+    examples: 32 * 4,
+    seed: 5,
+    initSeed: 11,
+    lossEvery: 1,
+    towers,
+  };
+  const distributed = train(tfjs, { ...options, world });
   distributed.model.dispose(); // its variables' names are reused below
-  const single = train(tfjsNode, options);
+  const single = train(tfjs, options);
   const errors: Record<string, number> = {};
   single.history.forEach((h, i) => {
     errors[`step ${i + 1}`] = relativeError([distributed.history[i]!.loss], [h.loss]);

@@ -1,4 +1,4 @@
-// A one-line progress bar on stderr (redrawn in place on a terminal, one line
+// A one-line progress bar on stderr for bench/ and demo/ (redrawn in place on a terminal, one line
 // per step otherwise), so benchmark tables on stdout stay clean.
 'use strict';
 

@@ -1,4 +1,4 @@
-// A small dependency-free SVG line chart with log-log axes, for benchmark results.
+// A small dependency-free SVG line chart with log-log axes, for the results of bench/ and demo/.
 'use strict';
 
 const COLORS = ['#1b6ac9', '#d1495b', '#2e933c', '#edae49', '#6a4c93', '#00798c'];
