@@ -20,7 +20,10 @@ async function loadTfjs() {
   const notes = [];
   try {
     const tf = require('@tensorflow/tfjs-node');
-    return { tf, backend: tf.getBackend(), towers: 'conv', examples: DEFAULT_EXAMPLES.conv, notes };
+    if (await tf.setBackend('tensorflow')) {
+      return { tf, backend: 'tensorflow', towers: 'conv', examples: DEFAULT_EXAMPLES.conv, notes };
+    }
+    notes.push("tfjs-node's 'tensorflow' backend did not initialise");
   } catch (error) {
     notes.push(`@tensorflow/tfjs-node is not usable here (${firstLine(error)})`);
   }

@@ -11,13 +11,17 @@ interface UtilModule {
   isNullOrUndefined?: (value: unknown) => value is null | undefined;
 }
 
+/** Found beside this package (npm and yarn hoist it there) or from the application's directory. */
 function tfjsNodeInstalled(): boolean {
-  try {
-    require.resolve('@tensorflow/tfjs-node/package.json');
-    return true;
-  } catch {
-    return false;
+  for (const from of [__dirname, process.cwd()]) {
+    try {
+      require.resolve('@tensorflow/tfjs-node/package.json', { paths: [from] });
+      return true;
+    } catch {
+      // not from here
+    }
   }
+  return false;
 }
 
 /**
