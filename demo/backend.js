@@ -3,7 +3,7 @@
 // Without it the conv towers are out of reach (one step took ~33 s on the pure-JS 'cpu'
 // backend, and the wasm backend has no Conv2DBackpropFilter), so the demo trains MLP towers
 // on 2 x 2-pooled pixels instead: about 34 ms a step on 'wasm', 145 ms on 'cpu'
-// (docs/study.md#without-tfjs-node).
+// (docs/study.md, "Without tfjs-node").
 'use strict';
 
 const DEFAULT_EXAMPLES = { conv: 256000, mlp: 51200 };
