@@ -31,6 +31,10 @@ function loadTfjsNode(): string | undefined {
 
 const tfjsNodeProblem = loadTfjsNode();
 
+// Without tfjs-node the highest-priority backend is 'wasm', which initialises asynchronously:
+// code that runs an op before choosing a backend would throw. Start on 'cpu' (synchronous).
+if (tfjsNodeProblem !== undefined) void tf.setBackend('cpu');
+
 export const BACKENDS: BackendChoice[] = [
   { name: 'tensorflow', ...(tfjsNodeProblem === undefined ? {} : { unavailable: tfjsNodeProblem }) },
   { name: 'wasm' },
