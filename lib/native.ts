@@ -133,6 +133,13 @@ function cpu(): NativeAddon {
   return cpuAddon;
 }
 
+/** The files the CPU and CUDA modules load from (for `npx siglip-loss info`). */
+export function moduleFiles(): { cpu: string; cuda: string | undefined } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = require('node-gyp-build') as { resolve(dir: string): string };
+  return { cpu: load.resolve(root), cuda: CUDA_MODULES.find((file) => existsSync(file)) };
+}
+
 /** The CUDA addon, or why it cannot be loaded (built only where nvcc was found, or prebuilt). */
 function cuda(): NativeAddon | Error {
   if (cudaAddon === undefined) {

@@ -50,16 +50,19 @@ export interface World {
   close(): void;
 }
 
-const MPI_MODULE = path.join(__dirname, '..', 'build', 'Release', 'mpi', 'siglip_mpi.node');
+/** Where the MPI module is built: by a source install where MPI is found, or by `npx siglip-loss build-mpi`. */
+export const MPI_MODULE = path.join(__dirname, '..', 'build', 'Release', 'mpi', 'siglip_mpi.node');
 
-function loadAddon(): MpiAddon {
+/** Loads the MPI module (without starting MPI); the error says which command builds it. */
+export function loadMpiModule(): MpiAddon {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(MPI_MODULE) as MpiAddon;
   } catch (error) {
     throw new Error(
       `siglip-loss has no MPI module (${MPI_MODULE}: ${(error as Error).message.split('\n')[0]}); ` +
-        'it is built when an MPI (e.g. Open MPI: openmpi-bin libopenmpi-dev) is found at install time',
+        'build it with `npx siglip-loss build-mpi` (it needs an MPI such as Open MPI, ' +
+        'openmpi-bin libopenmpi-dev, cmake and a C++17 compiler)',
     );
   }
 }
@@ -183,7 +186,7 @@ let theWorld: MpiWorld | undefined;
  */
 export function initWorld(): World {
   if (theWorld === undefined) {
-    theWorld = new MpiWorld(loadAddon());
+    theWorld = new MpiWorld(loadMpiModule());
     const world = theWorld;
     process.once('exit', (code) => world.exit(code));
   }

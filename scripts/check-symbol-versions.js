@@ -35,9 +35,18 @@ if (files.length === 0) {
   console.error(`check-symbol-versions: no .node files in ${targets.join(' ')}`);
   process.exit(1);
 }
+/** The host's objdump reads its own architecture: an AArch64 binary (ELF machine 183) needs the cross one. */
+function objdumpFor(file) {
+  const header = Buffer.alloc(20);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, header, 0, 20, 0);
+  fs.closeSync(fd);
+  return header.readUInt16LE(18) === 183 ? 'aarch64-linux-gnu-objdump' : 'objdump';
+}
+
 let failed = false;
 for (const file of files) {
-  const dump = execFileSync('objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const dump = execFileSync(objdumpFor(file), ['-T', file], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const highest = {};
   const offenders = [];
   for (const line of dump.split('\n')) {

@@ -3,6 +3,7 @@
 // what the checkout got (the native module, the tfjs backends) and what `npm start` will
 // train on, so a missing tfjs-node is a line of text, not a failed install.
 'use strict';
+if (['pack', 'publish'].includes(process.env.npm_command)) process.exit(0); // prepare runs there too
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's start-up banner, if tfjs-node loads
 
 const { backendInfo } = require('../dist/index');

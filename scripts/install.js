@@ -92,7 +92,8 @@ console.error(
     (missing.length > 1 || !compiler
       ? `  Missing: ${missing.join('; ')}.\n`
       : '  The build failed: see its output above.\n') +
-    '  Prebuilt binaries ship for linux-x64 with glibc >= 2.28 (docs/install.md); elsewhere a\n' +
-    '  C++17 compiler and cmake (+ npm install cmake-js), or python 3 and make, are needed.',
+    '  Prebuilt binaries ship for linux-x64 and linux-arm64 with glibc >= 2.28 (docs/install.md);\n' +
+    '  elsewhere (musl/Alpine, macOS, ...) a C++17 compiler and cmake (+ npm install cmake-js),\n' +
+    '  or python 3 and make, are needed.',
 );
 process.exit(1);

@@ -3,7 +3,8 @@
 # tarball installed into empty projects on a PATH where compilers, cmake, make and python
 # are shims that fail (and say they were called), with and without --ignore-scripts; used
 # from CommonJS, ESM and a strict TypeScript consumer of the shipped .d.ts; a loss compared
-# with its known value; the CUDA module loads and says why it cannot run without a GPU.
+# with its known value; the CUDA module loads and says why it cannot run without a GPU; after
+# the install without scripts, `npx siglip-loss build-mpi` and the loss across 2 MPI ranks.
 # Nothing here reads build/ of the checkout. SIGLIP_SKIP_PREBUILD=1 packs prebuilds/ as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,8 @@ node scripts/check-symbol-versions.js prebuilds
 echo "== npm pack"
 tarball="$work/$(npm pack --pack-destination "$work" --silent 2> "$work/pack.log" | tail -1)"
 for file in prebuilds/linux-x64/siglip-loss.napi.glibc.node prebuilds/linux-x64/cuda/siglip_cuda.node \
-  dist/index.d.ts dist/raw.d.ts dist/index.mjs scripts/install.js; do
+  prebuilds/linux-arm64/siglip-loss.napi.glibc.node dist/index.d.ts dist/raw.d.ts dist/index.mjs \
+  scripts/install.js bin/siglip-loss.js; do
   tar -tzf "$tarball" "package/$file" > /dev/null || { echo "the tarball lacks $file"; exit 1; }
 done
 if tar -tzf "$tarball" | grep -qE '^package/(build|build-prebuild)/'; then
@@ -137,6 +139,115 @@ for mode in with-scripts ignore-scripts; do
   (cd "$project" && PATH="$poison:$PATH" node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json &&
     PATH="$poison:$PATH" node out/consumer.js)
 done
+echo "== the tarball on arm64: Node's arm64 binary under qemu (emulated: results, no speed)"
+# npm itself runs on this machine's Node; the install script's `node` is the arm64 one.
+arm64_node="$(bash scripts/node-binaries.sh --arch arm64 24)/node"
+qemu_node="$work/qemu-node"
+mkdir -p "$qemu_node"
+printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu %s "$@"\n' "$arm64_node" > "$qemu_node/node"
+chmod +x "$qemu_node/node"
+host_node=$(command -v node)
+npm_cli=$(readlink -f "$(command -v npm)") # npm-cli.js
+cat > "$work/consumer-arm64.cjs" << 'JS'
+'use strict';
+const assert = require('node:assert');
+const path = require('node:path');
+const siglip = require('siglip-loss');
+const { errorsAgainstFloat64 } = require(process.env.FLOAT64_REFERENCE);
+const packageDir = path.dirname(require.resolve('siglip-loss/package.json'));
+const loaded = require('node-gyp-build').path(packageDir);
+assert.strictEqual(process.arch, 'arm64');
+assert.ok(loaded.endsWith(path.join('prebuilds', 'linux-arm64', 'siglip-loss.napi.glibc.node')), `loaded ${loaded}`);
+const info = siglip.backendInfo();
+assert.strictEqual(info.isa, 'aarch64 NEON');
+// 37 x 29 unit rows of 45 features (edges of the NEON blocks) against the float64 reference.
+let seed = 1;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+const [n, m, dim] = [37, 29, 45];
+const unitRows = (rows) => {
+  const v = Float32Array.from({ length: rows * dim }, random);
+  for (let r = 0; r < rows; r++) {
+    const row = v.subarray(r * dim, (r + 1) * dim);
+    const norm = Math.hypot(...row);
+    row.forEach((value, k) => (row[k] = value / norm));
+  }
+  return v;
+};
+const x = unitRows(n);
+const y = unitRows(m);
+const result = siglip.siglipLossAndGrads(x, y, dim, Math.log(10), -10);
+const errors = errorsAgainstFloat64(result, x, y, n, m, dim, Math.log(10), -10);
+for (const [name, error] of Object.entries(errors)) assert.ok(error <= 1e-5, `${name}: ${error}`);
+console.log(`arm64: ${path.relative(packageDir, loaded)}, ${info.isa}; relative errors against float64: ${JSON.stringify(errors)}`);
+JS
+for mode in with-scripts ignore-scripts; do
+  echo "-- npm install of the tarball for arm64, $mode, no compiler, cmake, make or python on PATH"
+  project="$work/arm64-$mode"
+  mkdir -p "$project"
+  cp "$work/consumer-arm64.cjs" "$project/"
+  (cd "$project" && echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json)
+  rm -f "$work/called"
+  flags=(--no-audit --no-fund --prefer-offline --foreground-scripts --cpu=arm64 --os=linux)
+  [[ $mode == ignore-scripts ]] && flags+=(--ignore-scripts)
+  (cd "$project" && PATH="$qemu_node:$poison:$PATH" "$host_node" "$npm_cli" install "${flags[@]}" "$tarball" \
+    > "$work/install-arm64-$mode.log" 2>&1) || { cat "$work/install-arm64-$mode.log"; exit 1; }
+  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$work/install-arm64-$mode.log"; then
+    echo "the install script did not run"
+    exit 1
+  fi
+  if [[ -f "$work/called" ]]; then
+    echo "the arm64 install called: $(sort -u "$work/called" | tr '\n' ' ')"
+    cat "$work/install-arm64-$mode.log"
+    exit 1
+  fi
+  (cd "$project" && PATH="$poison:$PATH" FLOAT64_REFERENCE="$root/bench/lib/float64-reference.js" \
+    "$qemu_node/node" consumer-arm64.cjs)
+done
+echo "-- the raw-API and op suites on 'cpu' under qemu, on the arm64 install (no test isolation: no binfmt_misc here)"
+# The checkout's compiled tests over the installed package's dist and arm64 prebuild; the leak
+# test is left out (3000 calls take 5 minutes emulated; the same code is checked natively).
+suites="$work/arm64-suites"
+installed="$work/arm64-ignore-scripts/node_modules/siglip-loss"
+mkdir -p "$suites"
+cp -r "$installed/dist" "$installed/prebuilds" "$installed/package.json" "$root/dist-test" "$suites/"
+ln -s "$root/node_modules" "$suites/node_modules"
+(cd "$suites" && env -u SIGLIP_REQUIRE_TFJS_NODE SIGLIP_TEST_BACKENDS=cpu "$qemu_node/node" --expose-gc --test \
+  --test-isolation=none --test-skip-pattern='thousands of calls' --test-reporter=spec \
+  dist-test/raw.test.js dist-test/op.test.js > "$work/arm64-suites.log" 2>&1) ||
+  { tail -60 "$work/arm64-suites.log"; exit 1; }
+grep -E "^ℹ (tests|pass|fail|skipped)" "$work/arm64-suites.log"
+
+echo "== after the install without scripts: no MPI module, npx siglip-loss build-mpi, 2 ranks"
+# The loss of 4 rows across 2 ranks (2 rows each) equals one process on all 4.
+cat > "$work/consumer-mpi.cjs" << 'JS'
+'use strict';
+const assert = require('node:assert');
+const { siglipLossValue } = require('siglip-loss');
+const { initWorld } = require('siglip-loss/mpi');
+const world = initWorld();
+const x = new Float32Array([1, 0, 0.6, 0.8, 0, 1, -0.8, 0.6]);
+const y = new Float32Array([0.6, 0.8, 1, 0, -0.8, 0.6, 0, 1]);
+const rows = (data) => data.slice(world.rank * 4, world.rank * 4 + 4);
+const local = siglipLossValue(rows(x), rows(y), 2, Math.log(10), -10, { world });
+const whole = siglipLossValue(x, y, 2, Math.log(10), -10);
+assert.ok(Math.abs(local - whole) <= 1e-6 * whole, `rank ${world.rank}: ${local} against ${whole}`);
+console.log(`mpi: rank ${world.rank} of ${world.size}: loss ${local} (one process: ${whole})`);
+world.close();
+JS
+project="$work/ignore-scripts"
+cp "$work/consumer-mpi.cjs" "$project/"
+(cd "$project" && npx --no-install siglip-loss info)
+if (cd "$project" && node -e "require('siglip-loss/mpi').initWorld()" > "$work/no-mpi.log" 2>&1); then
+  echo "initWorld() worked without the MPI module?"
+  exit 1
+fi
+grep -q 'npx siglip-loss build-mpi' "$work/no-mpi.log" || { cat "$work/no-mpi.log"; exit 1; }
+(cd "$project" && npx --no-install siglip-loss build-mpi > "$work/build-mpi.log" 2>&1) || { cat "$work/build-mpi.log"; exit 1; }
+tail -1 "$work/build-mpi.log"
+(cd "$project" && npx --no-install siglip-loss info | grep 'MPI module')
+(cd "$project" && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+  mpirun --oversubscribe -np 2 node consumer-mpi.cjs)
+
 echo "== npm install --build-from-source with no build tools: fails and says what is missing"
 project="$work/from-source"
 mkdir -p "$project"

@@ -35,11 +35,16 @@ const tfjsNodeProblem = loadTfjsNode();
 // code that runs an op before choosing a backend would throw. Start on 'cpu' (synchronous).
 if (tfjsNodeProblem !== undefined) void tf.setBackend('cpu');
 
-export const BACKENDS: BackendChoice[] = [
-  { name: 'tensorflow', ...(tfjsNodeProblem === undefined ? {} : { unavailable: tfjsNodeProblem }) },
-  { name: 'wasm' },
-  { name: 'cpu' },
-];
+// SIGLIP_TEST_BACKENDS=cpu (comma-separated names): only those, e.g. under qemu (package-check).
+const onlyBackends = process.env.SIGLIP_TEST_BACKENDS?.split(',');
+
+export const BACKENDS: BackendChoice[] = (
+  [
+    { name: 'tensorflow', ...(tfjsNodeProblem === undefined ? {} : { unavailable: tfjsNodeProblem }) },
+    { name: 'wasm' },
+    { name: 'cpu' },
+  ] satisfies BackendChoice[]
+).filter((backend) => onlyBackends === undefined || onlyBackends.includes(backend.name));
 
 /**
  * tfjs with tfjs-layers for the demo's training: tfjs-node where it loads, else the
