@@ -293,9 +293,24 @@ function dieSuite(): void {
   siglipLossAndGrads(x, x, 4, 0, 0, { world });
 }
 
+/** Ring calls back to back for up to a minute: the fault tests kill a rank meanwhile. */
+function loopSuite(): void {
+  const random = rng(9);
+  const dim = 256;
+  const x = unitRows(random, 512, dim);
+  const until = Date.now() + 60_000;
+  let calls = 0;
+  while (Date.now() < until) {
+    siglipLossAndGrads(x, x, dim, 0, 0, { world });
+    calls += 1;
+  }
+  report('loop', { calls });
+}
+
 async function main(): Promise<void> {
   const suites = (process.argv[2] ?? 'raw').split(',');
   if (suites.includes('die')) dieSuite();
+  if (suites.includes('loop')) loopSuite();
   if (suites.includes('raw')) await rawSuite();
   if (suites.includes('errors') && world.size > 1) await errorSuite();
   if (suites.includes('train')) await trainSuite();
