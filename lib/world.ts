@@ -28,6 +28,19 @@ interface MpiAddon {
   failCall(message: string): void;
   allReduceSum(values: Float32Array): Float32Array;
   broadcast(values: Float32Array, root: number): Float32Array;
+  setStallTimeout(seconds: number): void;
+}
+
+/** Options of {@link initWorld}. */
+export interface WorldOptions {
+  /**
+   * Seconds a rank waits for transfers or a collective that make no progress before it says
+   * which rank stopped hearing from which; after as long again, unless MPI has ended the job by
+   * then, it ends the whole job (a cut link raises no error in MPI, and TCP gives up only after
+   * ~15 minutes). Default: the environment's `SIGLIP_MPI_STALL_TIMEOUT`, else 120; within the
+   * ring never less than ten times this rank's longest block, so that no healthy step reaches it.
+   */
+  stallTimeout?: number;
 }
 
 /** The ranks of an MPI job (MPI_COMM_WORLD), as initWorld() returns them. */
@@ -182,14 +195,25 @@ let theWorld: MpiWorld | undefined;
 
 /**
  * Initializes MPI once per process (MPI_THREAD_MULTIPLE) and returns the world; later calls return
- * the same world. MPI is finalized at exit, or by world.close().
+ * the same world (and may set a new stallTimeout). MPI is finalized at exit, or by world.close().
  */
-export function initWorld(): World {
+export function initWorld(options: WorldOptions = {}): World {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const { stallTimeout } = options;
+  if (
+    stallTimeout !== undefined &&
+    !(typeof stallTimeout === 'number' && stallTimeout > 0 && stallTimeout < Infinity)
+  ) {
+    throw new RangeError(
+      `options.stallTimeout must be a positive number of seconds, got ${String(stallTimeout)}`,
+    );
+  }
   if (theWorld === undefined) {
     theWorld = new MpiWorld(loadMpiModule());
     const world = theWorld;
     process.once('exit', (code) => world.exit(code));
   }
+  if (stallTimeout !== undefined) theWorld.addon.setStallTimeout(stallTimeout);
   return theWorld;
 }
 

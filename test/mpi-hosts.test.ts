@@ -1,9 +1,10 @@
 // The ring across "hosts" as a cluster user launches it (a hostfile and a launcher agent):
 // network namespaces with their own hostnames, one rank each, linked through a bridge with
 // links shaped to 1 Gbit/s (scripts/netns-cluster.sh). The results equal one process on the
-// global batch, as over loopback (mpi.test.ts), and a rank killed mid-ring ends the job
-// quickly with nothing left running. Needs root (namespaces) and Open MPI: skipped, with the
-// reason, elsewhere. The namespaces are made and removed here, whatever the outcome.
+// global batch, as over loopback (mpi.test.ts); a rank killed mid-ring ends the job quickly
+// with nothing left running; a cut link ends it within the stall deadline, saying which rank
+// stopped hearing from which. Needs root (namespaces) and Open MPI: skipped, with the reason,
+// elsewhere. The namespaces are made and removed here, whatever the outcome.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +50,19 @@ function removeStale(): void {
   }
 }
 
+// The ranks' stall deadline in the fault tests (initWorld's stallTimeout, here through the
+// environment), and Open MPI's keepalive on its control connections, without which mpirun
+// waits ~15 minutes for a daemon on the far side of a cut (docs/distributed.md).
+const STALL_TIMEOUT = 3;
+const KEEPALIVE = [
+  'oob_tcp_keepalive_time',
+  '2',
+  'oob_tcp_keepalive_intvl',
+  '1',
+  'oob_tcp_keepalive_probes',
+  '3',
+];
+
 /** mpirun as on a cluster: started on host 0, the others reached through the launcher agent. */
 function mpirunArgs(suites: string, timeout: number): string[] {
   const hostfile = path.join(os.tmpdir(), `${NAME}-hostfile`);
@@ -77,6 +91,9 @@ function mpirunArgs(suites: string, timeout: number): string[] {
     '--mca',
     'oob_tcp_if_include',
     subnet,
+    ...KEEPALIVE.flatMap((v, i) => (i % 2 === 0 ? ['--mca', v] : [v])),
+    '-x',
+    'SIGLIP_MPI_STALL_TIMEOUT',
     '-np',
     String(HOSTS),
     process.execPath,
@@ -85,7 +102,12 @@ function mpirunArgs(suites: string, timeout: number): string[] {
   ];
 }
 
-const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
+const env = {
+  ...process.env,
+  OMPI_ALLOW_RUN_AS_ROOT: '1',
+  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
+  SIGLIP_MPI_STALL_TIMEOUT: String(STALL_TIMEOUT),
+};
 
 /** Bytes that crossed host 1's link (both ways), from the switch's side. */
 function linkBytes(): number {
@@ -94,14 +116,32 @@ function linkBytes(): number {
   return link!.stats64.rx.bytes + link!.stats64.tx.bytes;
 }
 
-/** The processes still running in the hosts' namespaces. */
-function processesLeft(): string[] {
-  return Array.from({ length: HOSTS }, (_, i) =>
-    spawnSync('ip', ['netns', 'pids', host(i)], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter(Boolean)
-      .map((pid) => `${host(i)}: ${pid}`),
-  ).flat();
+/** The processes (pid and name) still running in host i's namespace. */
+function processesOn(i: number): { pid: number; name: string }[] {
+  return spawnSync('ip', ['netns', 'pids', host(i)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((pid) => {
+      try {
+        return { pid: Number(pid), name: fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+      } catch {
+        return { pid: Number(pid), name: '(ended)' };
+      }
+    })
+    .filter((p) => p.name !== '(ended)');
+}
+
+/** Starts the loop suite on every host; resolves once every rank is in the ring's loop. */
+async function startLoop(): Promise<{ exited: Promise<number | null>; output: () => string }> {
+  const [command, ...args] = ['bash', ...mpirunArgs('loop', 120)];
+  const child = spawn(command!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Node's start and tfjs's loading take a few seconds per rank on 2 cores.
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+  return { exited, output: () => output };
 }
 
 const skip = whySkip();
@@ -132,26 +172,69 @@ describe('siglip-loss/mpi across hosts (network namespaces, 1 Gbit/s links)', { 
   });
 
   test('a rank killed mid-ring: every rank ends within 10 s, mpirun fails, nothing is left running', async (t) => {
-    const [command, ...args] = ['bash', ...mpirunArgs('loop', 120)];
-    const child = spawn(command!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // Once every rank is in the loop (its Node started and the ring ran), kill host 2's rank.
-    await new Promise((resolve) => setTimeout(resolve, 8000));
-    const victims = spawnSync('ip', ['netns', 'pids', host(2)], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter((pid) => pid !== '' && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
-    assert.equal(victims.length, 1, `host 2 runs one rank: ${victims.join(' ')}\n${output}`);
+    const run = await startLoop();
+    const victims = processesOn(2).filter((p) => p.name === 'node');
+    assert.equal(victims.length, 1, `host 2 runs one rank: ${JSON.stringify(victims)}\n${run.output()}`);
     const killed = Date.now();
-    process.kill(Number(victims[0]), 'SIGKILL');
-    const code = await exited;
+    process.kill(victims[0]!.pid, 'SIGKILL');
+    const code = await run.exited;
     const seconds = (Date.now() - killed) / 1000;
-    assert.notEqual(code, 0, output);
     t.diagnostic(`mpirun ended ${seconds.toFixed(1)} s after the kill (exit code ${code})`);
+    assert.notEqual(code, 0, run.output());
     assert.ok(seconds < 10, `mpirun ended ${seconds.toFixed(1)} s after the kill`);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.deepEqual(processesLeft(), [], 'processes left in the hosts');
+    const left = [0, 1, 2].flatMap((i) => processesOn(i).map((p) => `${host(i)}: ${p.pid} ${p.name}`));
+    assert.deepEqual(left, [], 'processes left in the hosts');
+  });
+
+  test(`a cut link: the job ends within twice the stall deadline (${STALL_TIMEOUT} s), saying which rank stopped hearing from which`, async (t) => {
+    const run = await startLoop();
+    const cut = Date.now();
+    assert.equal(cluster('link', NAME, host(2), 'down').status, 0);
+    try {
+      const code = await run.exited;
+      const seconds = (Date.now() - cut) / 1000;
+      t.diagnostic(`mpirun ended ${seconds.toFixed(1)} s after the cut (exit code ${code})`);
+      assert.notEqual(code, 0, run.output());
+      assert.ok(seconds < 2 * STALL_TIMEOUT + 5, `mpirun ended ${seconds.toFixed(1)} s after the cut`);
+      // Host 2's neighbours in the ring, or host 2 itself, name the rank they lost.
+      assert.match(
+        run.output(),
+        /siglip-loss: (rank [01] stopped hearing from rank 2|rank 2 stopped taking data from rank [01])/,
+      );
+      // No rank runs on: the ranks on the connected hosts were killed, host 2's ended itself.
+      // (Host 2's Open MPI daemon may wait on its dead control connection: the teardown ends it.)
+      await new Promise((resolve) => setTimeout(resolve, STALL_TIMEOUT * 1000 + 1000));
+      const ranksLeft = [0, 1, 2].flatMap((i) =>
+        processesOn(i)
+          .filter((p) => p.name === 'node')
+          .map((p) => `${host(i)}: ${p.pid}`),
+      );
+      assert.deepEqual(ranksLeft, [], 'ranks left running');
+    } finally {
+      cluster('link', NAME, host(2), 'up');
+    }
+  });
+
+  test('a rank that hangs (SIGSTOP): its neighbours say so and end the job (MPI_Abort) within twice the deadline', async (t) => {
+    const run = await startLoop();
+    const [victim] = processesOn(2).filter((p) => p.name === 'node');
+    assert.ok(victim !== undefined, run.output());
+    const stopped = Date.now();
+    process.kill(victim.pid, 'SIGSTOP'); // its kernel still answers TCP: no keepalive fires
+    const code = await run.exited;
+    const seconds = (Date.now() - stopped) / 1000;
+    t.diagnostic(`mpirun ended ${seconds.toFixed(1)} s after the stop (exit code ${code})`);
+    assert.notEqual(code, 0, run.output());
+    // twice the deadline, then ~3 s for mpirun to end the ranks (as after a kill)
+    assert.ok(seconds < 2 * STALL_TIMEOUT + 8, `mpirun ended ${seconds.toFixed(1)} s after the stop`);
+    assert.match(
+      run.output(),
+      /siglip-loss: (rank [01] stopped hearing from rank 2|rank 2 stopped taking data from rank [01])/,
+    );
+    assert.match(run.output(), /MPI_ABORT was invoked/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const left = [0, 1, 2].flatMap((i) => processesOn(i).map((p) => `${host(i)}: ${p.pid} ${p.name}`));
+    assert.deepEqual(left, [], 'processes left in the hosts');
   });
 });

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "stall_deadline.h"
+
 namespace siglip::mpi {
 namespace {
 
@@ -60,8 +62,10 @@ RingLayout checkCollectively(MPI_Comm comm, const CallSignature& mine, bool* own
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   std::vector<CallSignature> all(static_cast<size_t>(size));
-  MPI_Allgather(&mine, sizeof(CallSignature), MPI_BYTE, all.data(), sizeof(CallSignature), MPI_BYTE,
-                comm);
+  std::vector<MPI_Request> gather(1);
+  MPI_Iallgather(&mine, sizeof(CallSignature), MPI_BYTE, all.data(), sizeof(CallSignature),
+                 MPI_BYTE, comm, gather.data());
+  waitWithDeadline(comm, gather, {}, "the call's argument check");
   *ownError = false;
   for (int r = 0; r < size; ++r) {
     if (all[r].status == CallSignature::kOk) continue;

@@ -16,6 +16,7 @@
 #include "call_order.h"
 #include "collective_check.h"
 #include "rank_ring.h"
+#include "stall_deadline.h"
 
 namespace siglip::mpi {
 namespace {
@@ -370,7 +371,9 @@ Napi::Float32Array readValues(Napi::Env env, Napi::Value value, const char* name
 void checkSameLength(Napi::Env env, size_t length, const char* what) {
   const auto mine = static_cast<int64_t>(length);
   std::vector<int64_t> all(static_cast<size_t>(world().size));
-  MPI_Allgather(&mine, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, world().tensors);
+  std::vector<MPI_Request> gather(1);
+  MPI_Iallgather(&mine, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, world().tensors, gather.data());
+  waitWithDeadline(world().tensors, gather, {}, what);
   for (int r = 1; r < world().size; ++r)
     if (all[r] != all[0])
       throw Napi::RangeError::New(env, std::string(what) + ": rank " + std::to_string(r) + " has " +
@@ -390,11 +393,14 @@ Napi::Value AllReduceSum(const Napi::CallbackInfo& info) {
   checkSameLength(env, values.ElementLength(), "allReduceGradients");
   const int count = static_cast<int>(values.ElementLength());
   float* data = values.Data();
+  std::vector<MPI_Request> request(1);
   if (world().rank == 0)
-    MPI_Reduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, 0, world().tensors);
+    MPI_Ireduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, 0, world().tensors, request.data());
   else
-    MPI_Reduce(data, nullptr, count, MPI_FLOAT, MPI_SUM, 0, world().tensors);
-  MPI_Bcast(data, count, MPI_FLOAT, 0, world().tensors);
+    MPI_Ireduce(data, nullptr, count, MPI_FLOAT, MPI_SUM, 0, world().tensors, request.data());
+  waitWithDeadline(world().tensors, request, {}, "allReduceGradients");
+  MPI_Ibcast(data, count, MPI_FLOAT, 0, world().tensors, request.data());
+  waitWithDeadline(world().tensors, request, {}, "allReduceGradients");
   return values;
 }
 
@@ -404,12 +410,21 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   Napi::Float32Array values = readValues(env, info[0], "variables");
   const int root = info[1].As<Napi::Number>().Int32Value();  // checked in JavaScript
   checkSameLength(env, values.ElementLength(), "broadcastVariables");
-  MPI_Bcast(values.Data(), static_cast<int>(values.ElementLength()), MPI_FLOAT, root,
-            world().tensors);
+  std::vector<MPI_Request> request(1);
+  MPI_Ibcast(values.Data(), static_cast<int>(values.ElementLength()), MPI_FLOAT, root,
+             world().tensors, request.data());
+  waitWithDeadline(world().tensors, request, {}, "broadcastVariables");
   return values;
 }
 
+// initWorld({ stallTimeout }): seconds (checked in JavaScript).
+Napi::Value SetStallTimeout(const Napi::CallbackInfo& info) {
+  setStallTimeoutSeconds(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("setStallTimeout", Napi::Function::New(env, SetStallTimeout, "setStallTimeout"));
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("finalize", Napi::Function::New(env, Finalize, "finalize"));
   exports.Set("abort", Napi::Function::New(env, Abort, "abort"));

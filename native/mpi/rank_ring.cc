@@ -9,6 +9,8 @@
 #include <numeric>
 #include <thread>
 
+#include "stall_deadline.h"
+
 namespace siglip::mpi {
 namespace {
 
@@ -20,24 +22,33 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Waits for the transfers by testing them with short sleeps rather than in
-// MPI_Waitall, which spins a core at 100 %: on a shared or oversubscribed node
-// that core is taken from a rank still computing its block.
-void waitSleeping(std::vector<MPI_Request>& requests, const std::atomic<bool>* stop = nullptr) {
-  int complete = requests.empty() ? 1 : 0;
-  while (!complete && (stop == nullptr || !stop->load(std::memory_order_relaxed))) {
-    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete, MPI_STATUSES_IGNORE);
-    if (!complete) std::this_thread::sleep_for(std::chrono::microseconds(100));
+// The transfers in flight and, for the stall message, the rank at each one's other end.
+struct Transfers {
+  std::vector<MPI_Request> requests;
+  std::vector<Peer> peers;
+  MPI_Request* add(int peer, bool receiving) {
+    requests.push_back(MPI_REQUEST_NULL);
+    peers.push_back({peer, receiving});
+    return &requests.back();
   }
-}
+  void add(MPI_Request request, int peer, bool receiving) { *add(peer, receiving) = request; }
+};
+
+// A wait may last as long as another rank's block: the stall deadline is at least ten times
+// the longest block this rank has computed.
+constexpr double kSlowestBlocks = 10;
 
 // Open MPI moves a large message only while some thread is inside an MPI call,
 // so a helper thread keeps testing the transfers in flight while the block is
-// computed: that is what hides them behind the compute.
+// computed: that is what hides them behind the compute. The waits test with short
+// sleeps rather than MPI_Waitall, which spins a core at 100 %: on a shared or
+// oversubscribed node that core is taken from a rank still computing its block.
 template <typename Compute>
-void computeWhileProgressing(std::vector<MPI_Request>& inFlight, Compute&& compute) {
+void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* what,
+                             double minimumWait, Compute&& compute) {
   std::atomic<bool> done{false};
-  std::thread progress([&] { waitSleeping(inFlight, &done); });
+  std::thread progress(
+      [&] { waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, 0, &done); });
   try {
     compute();
   } catch (...) {
@@ -47,8 +58,8 @@ void computeWhileProgressing(std::vector<MPI_Request>& inFlight, Compute&& compu
   }
   done = true;
   progress.join();
-  waitSleeping(inFlight);
-  inFlight.clear();
+  waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, minimumWait);
+  inFlight = Transfers{};
 }
 
 std::vector<int64_t> starts(const std::vector<int64_t>& sizes) {
@@ -102,7 +113,8 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
     arriving = accumulators[0].data();
     leaving = accumulators[1].data();
   }
-  std::vector<MPI_Request> inFlight;
+  Transfers inFlight;
+  double slowestBlock = 0;
 
   for (int step = 0; step < size; ++step) {
     const int j = (rank - step + size) % size;  // the block held at this step
@@ -113,22 +125,21 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       // Y moves on at once: the next rank needs it for its next step.
       const int64_t mNext = layout.columns[(j - 1 + size) % size];
       yNext = yBuffers[step % 2].data();
-      inFlight.resize(inFlight.size() + 2);
-      MPI_Irecv(yNext, count(mNext * dim), MPI_FLOAT, prev, kTagY, comm, &inFlight.end()[-2]);
-      MPI_Isend(y, count(m * dim), MPI_FLOAT, next, kTagY, comm, &inFlight.end()[-1]);
+      MPI_Irecv(yNext, count(mNext * dim), MPI_FLOAT, prev, kTagY, comm, inFlight.add(prev, true));
+      MPI_Isend(y, count(m * dim), MPI_FLOAT, next, kTagY, comm, inFlight.add(next, false));
       result.bytesSent += static_cast<int64_t>(sizeof(float)) * m * dim;
       if (labels) {
         labelsNext = labelBuffers[step % 2].data();
-        inFlight.resize(inFlight.size() + 2);
         MPI_Irecv(labelsNext, count(mNext), MPI_INT32_T, prev, kTagLabels, comm,
-                  &inFlight.end()[-2]);
-        MPI_Isend(yLabels, count(m), MPI_INT32_T, next, kTagLabels, comm, &inFlight.end()[-1]);
+                  inFlight.add(prev, true));
+        MPI_Isend(yLabels, count(m), MPI_INT32_T, next, kTagLabels, comm,
+                  inFlight.add(next, false));
         result.bytesSent += static_cast<int64_t>(sizeof(int32_t)) * m;
       }
     }
     // The accumulators of the previous step travel during this one too.
-    inFlight.push_back(accumulatorSend);
-    inFlight.push_back(accumulatorReceive);
+    inFlight.add(accumulatorSend, next, false);
+    inFlight.add(accumulatorReceive, prev, true);
 
     LossInputs blockInputs;
     blockInputs.x = in.x;
@@ -150,19 +161,23 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
 
     BlockSums sums;
     const auto blockStarted = Clock::now();
-    computeWhileProgressing(inFlight, [&] {
-      try {
-        sums = block(blockInputs, grads ? dx : nullptr, dyOut);
-      } catch (const std::exception& e) {
-        // The arguments were checked on every rank before the ring started; a
-        // block that fails now (out of memory, a device error) leaves the
-        // other ranks waiting for its transfers, so the job ends here.
-        std::fprintf(stderr, "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
-                     rank, e.what());
-        MPI_Abort(comm, 1);
-      }
-    });
-    result.computeSeconds += secondsSince(blockStarted);
+    computeWhileProgressing(
+        comm, inFlight, "the ring's blocks", kSlowestBlocks * slowestBlock, [&] {
+          try {
+            sums = block(blockInputs, grads ? dx : nullptr, dyOut);
+          } catch (const std::exception& e) {
+            // The arguments were checked on every rank before the ring started; a
+            // block that fails now (out of memory, a device error) leaves the
+            // other ranks waiting for its transfers, so the job ends here.
+            std::fprintf(stderr,
+                         "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n", rank,
+                         e.what());
+            MPI_Abort(comm, 1);
+          }
+        });
+    const double blockSeconds = secondsSince(blockStarted);
+    result.computeSeconds += blockSeconds;
+    slowestBlock = std::max(slowestBlock, blockSeconds);
     own.loss += sums.loss;
     own.dTPrime += sums.dTPrime;
     own.dBias += sums.dBias;
@@ -188,14 +203,19 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       yLabels = labelsNext;
     }
   }
-  std::vector<MPI_Request> last = {accumulatorSend, accumulatorReceive};
-  waitSleeping(last);
+  Transfers last;
+  last.add(accumulatorSend, next, false);
+  last.add(accumulatorReceive, prev, true);
+  waitWithDeadline(comm, last.requests, last.peers, "the ring's last accumulators",
+                   kSlowestBlocks * slowestBlock);
 
   // The global sums: every rank's doubles, added in rank order on every rank,
   // so they are bit-identical everywhere.
   const double mine[3] = {own.loss, own.dTPrime, own.dBias};
   std::vector<double> all(static_cast<size_t>(3 * size));
-  MPI_Allgather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, comm);
+  std::vector<MPI_Request> gather(1);
+  MPI_Iallgather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, comm, gather.data());
+  waitWithDeadline(comm, gather, {}, "the ring's sums", kSlowestBlocks * slowestBlock);
   for (int r = 0; r < size; ++r) {
     result.loss += all[3 * r];
     result.dTPrime += all[3 * r + 1];
