@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
+import { initWorld } from '../dist/mpi';
 import { checkAccurate, checkMismatches, checkTrainingStep, parseResults } from './mpi-results';
 import type { Result } from './mpi-results';
 
@@ -71,4 +72,14 @@ describe('siglip-loss/mpi: a failing rank', { skip }, () => {
     assert.match(run.stderr, /rank 2 exits with code 1; aborting the MPI job/);
     assert.ok(seconds < 30, `took ${seconds} s (the mpirun timeout is 60 s)`);
   });
+});
+
+test('initWorld rejects a bad stallTimeout, naming it, before MPI starts', () => {
+  for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
+    assert.throws(
+      () => initWorld({ stallTimeout: bad as number }),
+      (error: Error) => error instanceof RangeError && /^options\.stallTimeout must be/.test(error.message),
+    );
+  }
+  assert.throws(() => initWorld(null as unknown as object), TypeError);
 });
