@@ -43,12 +43,15 @@ constexpr double kSlowestBlocks = 10;
 // computed: that is what hides them behind the compute. The waits test with short
 // sleeps rather than MPI_Waitall, which spins a core at 100 %: on a shared or
 // oversubscribed node that core is taken from a rank still computing its block.
+// The wait after the compute is allowed ten times the slowest compute yet (`slowest`,
+// updated here), since the other ranks' blocks are as large.
 template <typename Compute>
-void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* what,
-                             double minimumWait, Compute&& compute) {
+void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* what, double& slowest,
+                             Compute&& compute) {
   std::atomic<bool> done{false};
   std::thread progress(
       [&] { waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, 0, &done); });
+  const auto started = Clock::now();
   try {
     compute();
   } catch (...) {
@@ -56,9 +59,10 @@ void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* wha
     progress.join();
     throw;
   }
+  slowest = std::max(slowest, secondsSince(started));
   done = true;
   progress.join();
-  waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, minimumWait);
+  waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, kSlowestBlocks * slowest);
   inFlight = Transfers{};
 }
 
@@ -161,23 +165,19 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
 
     BlockSums sums;
     const auto blockStarted = Clock::now();
-    computeWhileProgressing(
-        comm, inFlight, "the ring's blocks", kSlowestBlocks * slowestBlock, [&] {
-          try {
-            sums = block(blockInputs, grads ? dx : nullptr, dyOut);
-          } catch (const std::exception& e) {
-            // The arguments were checked on every rank before the ring started; a
-            // block that fails now (out of memory, a device error) leaves the
-            // other ranks waiting for its transfers, so the job ends here.
-            std::fprintf(stderr,
-                         "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n", rank,
-                         e.what());
-            MPI_Abort(comm, 1);
-          }
-        });
-    const double blockSeconds = secondsSince(blockStarted);
-    result.computeSeconds += blockSeconds;
-    slowestBlock = std::max(slowestBlock, blockSeconds);
+    computeWhileProgressing(comm, inFlight, "the ring's blocks", slowestBlock, [&] {
+      try {
+        sums = block(blockInputs, grads ? dx : nullptr, dyOut);
+      } catch (const std::exception& e) {
+        // The arguments were checked on every rank before the ring started; a
+        // block that fails now (out of memory, a device error) leaves the
+        // other ranks waiting for its transfers, so the job ends here.
+        std::fprintf(stderr, "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
+                     rank, e.what());
+        MPI_Abort(comm, 1);
+      }
+    });
+    result.computeSeconds += secondsSince(blockStarted);
     own.loss += sums.loss;
     own.dTPrime += sums.dTPrime;
     own.dBias += sums.dBias;
