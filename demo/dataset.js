@@ -19,14 +19,20 @@ const SIZES = ['small', 'large'];
 const VOCABULARY = ['<pad>', 'a', 'left', 'of', ...SIZES, ...Object.keys(COLORS), ...SHAPES];
 const CAPTION_LENGTH = 10; // a SIZE COLOR SHAPE left of a SIZE COLOR SHAPE
 
+/** A seeded generator of numbers in [0, 1); random.state() and random.restore(state) for checkpoints. */
 function rng(seed) {
   let a = seed >>> 0;
-  return () => {
+  const random = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  random.state = () => a;
+  random.restore = (state) => {
+    a = state >>> 0;
+  };
+  return random;
 }
 
 /** Every object [size, color, shape] over the first `colors` colours and `shapes` shapes. */

@@ -10,12 +10,17 @@ const path = require('node:path');
 const { SIGLIP_DEFAULT_BIAS, SIGLIP_DEFAULT_T_PRIME, backendInfo } = require('..');
 const { createProgress } = require('../support/progress');
 const { loadTfjs } = require('./backend');
+const { latestCheckpoint } = require('./checkpoint');
 const { scenes: makeScenes } = require('./dataset');
 const { evaluate, train } = require('./train');
 
 const BATCH = 128;
 // `npm start -- --labels`: pairs with the same caption are positives too.
 const CAPTION_LABELS = process.argv.includes('--labels');
+// Every CHECKPOINT_EVERY steps rank 0 saves the run in demo/results/checkpoint/;
+// `-- --resume` starts from there (a run that was killed goes on where it stopped).
+const CHECKPOINT_EVERY = 100;
+const RESUME = process.argv.includes('--resume');
 
 // world (siglip-loss/mpi, from demo/mpi.js): data-parallel over its ranks, the
 // same global batch of BATCH; rank 0 reports.
@@ -38,11 +43,20 @@ async function main({ world } = {}) {
       (CAPTION_LABELS ? '; positives: caption labels' : '') +
       (world === undefined ? '' : `; data-parallel on ${world.size} MPI ranks of ${BATCH / world.size} rows`),
   );
+  const checkpointDir = path.join(__dirname, 'results', 'checkpoint');
+  const resumeFrom = RESUME ? latestCheckpoint(checkpointDir) : undefined;
+  if (RESUME) {
+    log(
+      resumeFrom === undefined
+        ? 'no checkpoint in demo/results/checkpoint: starting from step 1'
+        : `resuming from the checkpoint of step ${resumeFrom.step} (demo/results/checkpoint)`,
+    );
+  }
   const progress = reporting
     ? createProgress(Math.round(EXAMPLES / BATCH), 'train')
     : { step() {}, finish() {} };
   const started = Date.now();
-  const { model, history, steps } = train(tf, {
+  const { model, history, steps } = await train(tf, {
     scenes,
     batchSize: BATCH,
     ranks: world === undefined ? 1 : world.size,
@@ -51,6 +65,7 @@ async function main({ world } = {}) {
     bias: SIGLIP_DEFAULT_BIAS,
     captionLabels: CAPTION_LABELS,
     towers,
+    checkpoint: { dir: checkpointDir, every: CHECKPOINT_EVERY, resume: RESUME },
     world,
     onStep: (step, total, loss) => {
       for (let s = step - 9; s <= step; s++) if (s >= 1) progress.step(`loss ${loss.toFixed(3)}`);

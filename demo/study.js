@@ -30,7 +30,7 @@ const ABLATION = [
   { name: "b = 0, t' = 0", bias: 0, tPrime: 0 },
 ];
 
-function main() {
+async function main() {
   const tf = require('@tensorflow/tfjs-node');
   const scenes = makeScenes(11, { colors: 6, shapes: 4 });
   const labelRuns = LABEL_BATCHES.flatMap((batchSize) =>
@@ -51,7 +51,7 @@ function main() {
     const label = `${run.loss} batch ${run.batchSize}${run.name ? ` ${run.name}` : ''}${run.captionLabels ? ' caption labels' : ''}`;
     progress.start(label);
     const started = Date.now();
-    const { model, history } = train(tf, {
+    const { model, history } = await train(tf, {
       scenes,
       loss: run.loss,
       batchSize: run.batchSize,
@@ -140,4 +140,7 @@ function main() {
   console.log(`\nsaved bench/results/study${suffix}.json and study${suffix}.svg`);
 }
 
-main();
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

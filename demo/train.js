@@ -3,6 +3,7 @@
 'use strict';
 const { siglipLoss, softmaxLoss } = require('..');
 const { CAPTION_LENGTH, SIZE, batch, caption, render, rng, tokenize } = require('./dataset');
+const { latestCheckpoint, restoreCheckpoint, saveCheckpoint } = require('./checkpoint');
 const { createDualEncoder } = require('./model');
 
 /** This rank's rows of a global batch: an equal share of it per rank, in rank order. */
@@ -25,12 +26,15 @@ function rowsOfRank(b, batchSize, world) {
  * With `captionLabels` the sigmoid loss takes every pair with the same caption
  * as a positive (positives: 'labels'), not only the diagonal.
  * towers: 'conv' or 'mlp' (demo/model.js).
+ * checkpoint: { dir, every, resume }: every `every` steps rank 0 saves the run's state in
+ * `dir` (demo/checkpoint.js); with `resume` the run starts from the checkpoint there, if any,
+ * and ends with the same bits as a run never stopped.
  * onStep(step, steps, loss) is called with the loss of every `lossEvery`th step.
  * With `world` (siglip-loss/mpi) training is data-parallel: every rank draws the
  * same global batch, embeds its rows, and the gradients of siglipLoss(..., { world })
  * summed over the ranks are the global batch's, so every rank takes the same step.
  */
-function train(
+async function train(
   tf,
   {
     scenes,
@@ -45,6 +49,7 @@ function train(
     captionLabels = false,
     lossEvery = 10,
     towers = 'conv',
+    checkpoint,
     world,
     onStep,
   },
@@ -54,8 +59,16 @@ function train(
   const optimizer = tf.train.adam(learningRate);
   const random = rng(seed);
   const steps = Math.max(1, Math.round(examples / batchSize));
-  const history = [];
-  for (let step = 1; step <= steps; step++) {
+  let history = [];
+  let first = 1;
+  const saved = checkpoint?.resume ? latestCheckpoint(checkpoint.dir) : undefined;
+  if (saved !== undefined) {
+    const restored = await restoreCheckpoint(tf, saved, { variables: model.trainableVariables(), optimizer });
+    random.restore(restored.rngState);
+    history = restored.history;
+    first = restored.step + 1;
+  }
+  for (let step = first; step <= steps; step++) {
     const b = rowsOfRank(batch(scenes.train, batchSize, random), batchSize, world);
     const wantLoss = step % lossEvery === 0 || step === steps;
     const lossOfBatch = () =>
@@ -80,6 +93,19 @@ function train(
       cost.dispose();
       history.push({ step, loss: value });
       onStep?.(step, steps, value);
+    }
+    if (
+      checkpoint !== undefined &&
+      step % checkpoint.every === 0 &&
+      (world === undefined || world.rank === 0)
+    ) {
+      await saveCheckpoint(checkpoint.dir, {
+        step,
+        variables: model.trainableVariables(),
+        optimizer,
+        rngState: random.state(),
+        history,
+      });
     }
   }
   optimizer.dispose();

@@ -18,7 +18,7 @@ const dataset = require('../demo/dataset') as {
   rng(seed: number): () => number;
 };
 const { train, evaluate } = require('../demo/train') as {
-  train(tf: unknown, options: object): { model: { dispose(): void }; history: { loss: number }[] };
+  train(tf: unknown, options: object): Promise<{ model: { dispose(): void }; history: { loss: number }[] }>;
   evaluate(tf: unknown, model: unknown, heldOut: unknown[]): { imageToText: number; chance: number };
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -44,7 +44,7 @@ async function learnsOnHeldOut(
   await useBackend(backend);
   const tf = tfjsWithLayers();
   const scenes = dataset.scenes(7);
-  const { model, history } = train(tf, { scenes, batchSize: 64, examples: 64 * 120, seed: 3, towers });
+  const { model, history } = await train(tf, { scenes, batchSize: 64, examples: 64 * 120, seed: 3, towers });
   const first = history[0]!.loss;
   const last = history.at(-1)!.loss;
   assert.ok(last < 0.7 * first, `loss ${first} -> ${last}`);

@@ -257,7 +257,7 @@ async function trainSuite(): Promise<void> {
 async function demoSuite(): Promise<void> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { train } = require('../demo/train') as {
-    train(tf: unknown, options: object): { model: { dispose(): void }; history: { loss: number }[] };
+    train(tf: unknown, options: object): Promise<{ model: { dispose(): void }; history: { loss: number }[] }>;
   };
   const { scenes } = require('../demo/dataset') as { scenes(seed: number): unknown };
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -275,9 +275,9 @@ async function demoSuite(): Promise<void> {
     lossEvery: 1,
     towers,
   };
-  const distributed = train(tfjs, { ...options, world });
+  const distributed = await train(tfjs, { ...options, world });
   distributed.model.dispose(); // its variables' names are reused below
-  const single = train(tfjs, options);
+  const single = await train(tfjs, options);
   const errors: Record<string, number> = {};
   single.history.forEach((h, i) => {
     errors[`step ${i + 1}`] = relativeError([distributed.history[i]!.loss], [h.loss]);
