@@ -1,5 +1,6 @@
 // One training run of the demo for test/checkpoint.test.ts: `node checkpoint-child.js DIR
-// [--kill-at S] [--resume]`. Seeded weights and data, pure-JS tfjs on 'cpu'; prints
+// [--kill-at S] [--resume] [--world]` (--world: data-parallel under mpirun, the last rank is
+// the one killed). Seeded weights and data, pure-JS tfjs on 'cpu'; prints
 // `RESULT {"hash": ...}`, the SHA-256 of every trainable variable's bytes at the end.
 import { createHash } from 'node:crypto';
 
@@ -25,6 +26,12 @@ async function main(): Promise<void> {
     ? Number(process.argv[process.argv.indexOf('--kill-at') + 1])
     : undefined;
   await tf.setBackend('cpu');
+  // The MPI module is loaded only for --world: without MPI the single-process run works.
+  const world = process.argv.includes('--world')
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../dist/mpi') as typeof import('../dist/mpi')).initWorld()
+    : undefined;
+  const killer = world === undefined || world.rank === world.size - 1;
   const { model, history } = await train(tf, {
     scenes: scenes(7),
     batchSize: 32,
@@ -34,13 +41,15 @@ async function main(): Promise<void> {
     towers: 'mlp',
     lossEvery: 1,
     checkpoint: { dir, every: 4, resume: process.argv.includes('--resume') },
+    ...(world === undefined ? {} : { world }),
     onStep: (step: number) => {
-      if (step === killAt) process.kill(process.pid, 'SIGKILL');
+      if (step === killAt && killer) process.kill(process.pid, 'SIGKILL');
     },
   });
   const hash = createHash('sha256');
   for (const v of model.trainableVariables()) hash.update(Buffer.from(v.dataSync().buffer));
   console.log(`RESULT ${JSON.stringify({ hash: hash.digest('hex'), history })}`);
+  world?.close();
 }
 
 main().catch((error: unknown) => {
