@@ -77,7 +77,7 @@ async function main({ world } = {}) {
   const t = Math.exp(model.scalars.tPrime.dataSync()[0]);
   const b = model.scalars.bias.dataSync()[0];
   log(
-    `trained ${steps} steps of ${BATCH} in ${seconds.toFixed(0)} s; final loss ${history.at(-1).loss.toFixed(3)}; ` +
+    `trained ${resumeFrom === undefined ? `${steps} steps` : `steps ${resumeFrom.step + 1}-${steps}`} of ${BATCH} in ${seconds.toFixed(0)} s; final loss ${history.at(-1).loss.toFixed(3)}; ` +
       `learned t = ${t.toFixed(2)}, b = ${b.toFixed(2)}`,
   );
   log(

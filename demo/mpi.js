@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run demo:mpi`: the demo's training (demo/main.js) data-parallel on 2 MPI
 // ranks with the same global batch as `npm start`. Run directly, it launches
-// itself under `mpirun -np 2`; under mpirun (or srun), it is one rank.
+// itself under `mpirun -np 2`; under mpirun (or srun), it is one rank. `-- --resume` goes on
+// from the last checkpoint (demo/results/checkpoint/).
 'use strict';
 const { spawnSync } = require('node:child_process');
 
@@ -11,7 +12,20 @@ const launchedByMpi = ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_RANK'].some(
 );
 
 if (!launchedByMpi) {
-  const args = ['--oversubscribe', '-np', String(RANKS), process.execPath, __filename];
+  // The demo's own flags (--resume, --labels) go on to every rank; the keepalive lets mpirun
+  // notice a host it can no longer reach (docs/distributed.md).
+  const keepalive = ['time', '10', 'intvl', '2', 'probes', '3'].flatMap((v, i) =>
+    i % 2 === 0 ? ['--mca', `oob_tcp_keepalive_${v}`] : [v],
+  );
+  const args = [
+    '--oversubscribe',
+    ...keepalive,
+    '-np',
+    String(RANKS),
+    process.execPath,
+    __filename,
+    ...process.argv.slice(2),
+  ];
   console.log(`mpirun ${args.join(' ')}`);
   const run = spawnSync('mpirun', args, {
     stdio: 'inherit',
