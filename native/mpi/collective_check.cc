@@ -62,10 +62,8 @@ RingLayout checkCollectively(MPI_Comm comm, const CallSignature& mine, bool* own
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   std::vector<CallSignature> all(static_cast<size_t>(size));
-  std::vector<MPI_Request> gather(1);
-  MPI_Iallgather(&mine, sizeof(CallSignature), MPI_BYTE, all.data(), sizeof(CallSignature),
-                 MPI_BYTE, comm, gather.data());
-  waitWithDeadline(comm, gather, {}, "the call's argument check");
+  allgatherWithDeadline(comm, &mine, sizeof(CallSignature), all.data(),
+                        "the call's argument check");
   *ownError = false;
   for (int r = 0; r < size; ++r) {
     if (all[r].status == CallSignature::kOk) continue;

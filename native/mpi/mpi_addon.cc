@@ -371,9 +371,7 @@ Napi::Float32Array readValues(Napi::Env env, Napi::Value value, const char* name
 void checkSameLength(Napi::Env env, size_t length, const char* what) {
   const auto mine = static_cast<int64_t>(length);
   std::vector<int64_t> all(static_cast<size_t>(world().size));
-  std::vector<MPI_Request> gather(1);
-  MPI_Iallgather(&mine, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, world().tensors, gather.data());
-  waitWithDeadline(world().tensors, gather, {}, what);
+  allgatherWithDeadline(world().tensors, &mine, sizeof mine, all.data(), what);
   for (int r = 1; r < world().size; ++r)
     if (all[r] != all[0])
       throw Napi::RangeError::New(env, std::string(what) + ": rank " + std::to_string(r) + " has " +

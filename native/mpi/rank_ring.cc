@@ -213,9 +213,8 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   // so they are bit-identical everywhere.
   const double mine[3] = {own.loss, own.dTPrime, own.dBias};
   std::vector<double> all(static_cast<size_t>(3 * size));
-  std::vector<MPI_Request> gather(1);
-  MPI_Iallgather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, comm, gather.data());
-  waitWithDeadline(comm, gather, {}, "the ring's sums", kSlowestBlocks * slowestBlock);
+  allgatherWithDeadline(comm, mine, sizeof mine, all.data(), "the ring's sums",
+                        kSlowestBlocks * slowestBlock);
   for (int r = 0; r < size; ++r) {
     result.loss += all[3 * r];
     result.dTPrime += all[3 * r + 1];

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -78,6 +79,28 @@ void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
     }
     if (waited > 2 * limit) MPI_Abort(comm, 1);
   }
+}
+
+void allgatherWithDeadline(MPI_Comm comm, const void* mine, int bytes, void* all, const char* what,
+                           double minimumSeconds) {
+  constexpr int kTagGather = 100;  // apart from the ring's tags
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  auto* out = static_cast<char*>(all);
+  std::memcpy(out + static_cast<size_t>(rank) * bytes, mine, static_cast<size_t>(bytes));
+  std::vector<MPI_Request> requests;
+  std::vector<Peer> peers;
+  for (int peer = 0; peer < size; ++peer) {
+    if (peer == rank) continue;
+    requests.resize(requests.size() + 2);
+    MPI_Irecv(out + static_cast<size_t>(peer) * bytes, bytes, MPI_BYTE, peer, kTagGather, comm,
+              &requests.end()[-2]);
+    MPI_Isend(mine, bytes, MPI_BYTE, peer, kTagGather, comm, &requests.end()[-1]);
+    peers.push_back({peer, true});
+    peers.push_back({peer, false});
+  }
+  waitWithDeadline(comm, requests, peers, what, minimumSeconds);
 }
 
 }  // namespace siglip::mpi

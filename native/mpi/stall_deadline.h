@@ -31,4 +31,9 @@ void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
                       const std::vector<Peer>& peers, const char* what, double minimumSeconds = 0,
                       const std::atomic<bool>* stop = nullptr);
 
+// MPI_Allgather of `bytes` bytes from every rank into `all` (rank order), as point-to-point
+// messages so that a stall names the ranks that stayed silent.
+void allgatherWithDeadline(MPI_Comm comm, const void* mine, int bytes, void* all, const char* what,
+                           double minimumSeconds = 0);
+
 }  // namespace siglip::mpi
