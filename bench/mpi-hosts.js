@@ -13,6 +13,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { unitRows } = require('./lib/unit-rows');
+
 const QUICK = process.argv.includes('--quick');
 const RATE = process.argv.includes('--rate') ? process.argv[process.argv.indexOf('--rate') + 1] : '1gbit';
 const DIM = 768;
@@ -22,21 +24,6 @@ const ROWS = QUICK ? [256, 1024, 2048] : [256, 512, 1024, 2048, 4096]; // B, per
 const root = path.join(__dirname, '..');
 const CLUSTER = path.join(root, 'scripts', 'netns-cluster.sh');
 const NAME = `sglb${process.pid}`;
-
-function unitRows(rows, seed) {
-  const out = new Float32Array(rows * DIM);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  for (let r = 0; r < rows; r++) {
-    const row = out.subarray(r * DIM, (r + 1) * DIM);
-    const norm = Math.hypot(...row);
-    row.forEach((v, k) => (row[k] = v / norm));
-  }
-  return out;
-}
 
 const fastest = (values) => Math.min(...values);
 
@@ -48,8 +35,8 @@ function rank() {
   const tiny = new Float32Array(DIM).fill(1 / Math.sqrt(DIM));
   const out = [];
   for (const rows of ROWS) {
-    const x = unitRows(rows, 1 + world.rank);
-    const y = unitRows(rows, 101 + world.rank);
+    const x = unitRows(rows, DIM, 1 + world.rank);
+    const y = unitRows(rows, DIM, 101 + world.rank);
     const rounds = [];
     for (let round = 0; round < ROUNDS; round++) {
       siglipLossValue(tiny, tiny, DIM, 0, 0, { world }); // start together
@@ -66,43 +53,12 @@ function rank() {
   world.close();
 }
 
-/** mpirun across the namespace hosts, as on a cluster; returns its stdout. */
+/** mpirun across the namespace hosts, as on a cluster (scripts/netns-cluster.sh); its stdout. */
 function mpirunOnHosts(command) {
-  const hostfile = path.join(os.tmpdir(), `${NAME}-hostfile`);
-  fs.writeFileSync(hostfile, Array.from({ length: HOSTS }, (_, i) => `${NAME}-h${i} slots=1\n`).join(''));
-  const subnet = execFileSync('bash', [CLUSTER, 'subnet', NAME], { encoding: 'utf8' }).trim();
-  const args = [
-    CLUSTER,
-    'exec',
-    `${NAME}-h0`,
-    'mpirun',
-    '--timeout',
-    '900',
-    '--hostfile',
-    hostfile,
-    '--mca',
-    'plm_rsh_agent',
-    `${CLUSTER} agent`,
-    '--bind-to',
-    'none',
-    '--mca',
-    'btl',
-    'self,tcp',
-    '--mca',
-    'btl_tcp_if_include',
-    subnet,
-    '--mca',
-    'oob_tcp_if_include',
-    subnet,
-    // At W = 2 the ring is a two-way exchange: one TCP connection reached only half the link
-    // each way, two reach all of it.
-    '--mca',
-    'btl_tcp_links',
-    '2',
-    '-np',
-    String(HOSTS),
-    ...command,
-  ];
+  // At W = 2 the ring is a two-way exchange: one TCP connection reached only half the link
+  // each way, two reach all of it.
+  const args = [CLUSTER, 'mpirun', NAME, '--timeout', '900', '--mca', 'btl_tcp_links', '2'];
+  args.push('-np', String(HOSTS), ...command);
   const run = spawnSync('bash', args, {
     encoding: 'utf8',
     env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
@@ -208,7 +164,6 @@ function main() {
   } finally {
     execFileSync('bash', [CLUSTER, 'down', NAME]);
     fs.rmSync(work, { recursive: true, force: true });
-    fs.rmSync(path.join(os.tmpdir(), `${NAME}-hostfile`), { force: true });
   }
 }
 

@@ -11,6 +11,8 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const { unitRows } = require('./lib/unit-rows');
+
 const QUICK = process.argv.includes('--quick');
 const DIM = 768;
 const MEMORY_ROWS = QUICK ? 512 : 2048; // per rank
@@ -26,29 +28,14 @@ function peakRssBytes() {
   return line ? Number(line[1]) * 1024 : process.memoryUsage().rss;
 }
 
-function randomRows(rows, seed) {
-  const out = new Float32Array(rows * DIM);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  for (let r = 0; r < rows; r++) {
-    let norm = 0;
-    for (let k = 0; k < DIM; k++) norm += out[r * DIM + k] ** 2;
-    for (let k = 0; k < DIM; k++) out[r * DIM + k] /= Math.sqrt(norm);
-  }
-  return out;
-}
-
 /** One rank: what the launcher asked for, as one JSON line per rank. */
 function rank(mode) {
   const { initWorld } = require('../dist/mpi');
   const { siglipLossAndGrads, siglipLossValue } = require('../dist/raw');
   const world = initWorld();
   const rows = mode === 'memory' ? MEMORY_ROWS : RING_ROWS;
-  const x = randomRows(rows, 1 + world.rank);
-  const y = randomRows(rows, 101 + world.rank);
+  const x = unitRows(rows, DIM, 1 + world.rank);
+  const y = unitRows(rows, DIM, 101 + world.rank);
   const options = { world, threads: 1 };
   const out = { rank: world.rank, size: world.size, rows };
   if (mode === 'memory') {

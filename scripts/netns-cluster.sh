@@ -9,6 +9,9 @@
 #   netns-cluster.sh down NAME              stops every process in them and removes them
 #   netns-cluster.sh link NAME HOST up|down cuts or restores HOST's link (a partition)
 #   netns-cluster.sh subnet NAME            the hosts' subnet (for Open MPI's *_if_include)
+#   netns-cluster.sh mpirun NAME ARGS...    mpirun on NAME-h0 across every host, as on a cluster:
+#                                           a hostfile, this script as the launcher agent, TCP on
+#                                           the hosts' subnet only; ARGS follow (-np, the command)
 #   netns-cluster.sh agent HOST CMD...      runs CMD on HOST: Open MPI's launcher agent
 #                                           (--mca plm_rsh_agent), as ssh would
 #   netns-cluster.sh exec HOST CMD...       the same, for the launching command itself
@@ -59,6 +62,23 @@ down() {
     ip netns del "$ns" 2> /dev/null || true
     rm -rf "/etc/netns/$ns"
   done
+  rm -f "$(hostfile "$name")"
+}
+
+hostfile() { echo "/tmp/$1-hostfile"; }
+
+# Every host of the cluster runs its ranks unpinned (--bind-to none: Open MPI would bind each
+# host's first rank to core 0 of this one machine).
+launch() {
+  local name=$1
+  shift
+  local net hosts
+  net="$(subnet "$name")/24"
+  hosts=$(ip netns list | awk '{print $1}' | grep -E "^$name-h[0-9]+$" | sort -V)
+  for host in $hosts; do echo "$host slots=1"; done > "$(hostfile "$name")"
+  on_host "$name-h0" mpirun --hostfile "$(hostfile "$name")" \
+    --mca plm_rsh_agent "$(readlink -f "$0") agent" --bind-to none \
+    --mca btl self,tcp --mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net" "$@"
 }
 
 link() {
@@ -88,6 +108,7 @@ case $command in
   down) down "$@" ;;
   link) link "$@" ;;
   subnet) echo "$(subnet "$1")/24" ;;
+  mpirun) launch "$@" ;;
   agent) agent "$@" ;;
   exec) on_host "$@" ;;
   *)

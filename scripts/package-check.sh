@@ -110,26 +110,36 @@ cat > "$work/tsconfig.json" << 'JSON'
 }
 JSON
 
-for mode in with-scripts ignore-scripts; do
-  echo "== npm install of the tarball, $mode, no compiler, cmake, make or python on PATH"
-  project="$work/$mode"
+# install_tarball PROJECT MODE LABEL PATH_HEAD NPM...: the tarball installed into the empty
+# project PROJECT by the command NPM... (npm, or this machine's npm for arm64), with PATH_HEAD
+# first on PATH; MODE with-scripts or ignore-scripts. Fails where the install fails, where its
+# script did not run (with scripts), or where it called a poisoned build tool.
+install_tarball() {
+  local project=$1 mode=$2 label=$3 path_head=$4
+  shift 4
+  local log="$work/install-$label.log"
   mkdir -p "$project"
-  cp "$work/consumer.cjs" "$work/consumer.mjs" "$work/consumer.ts" "$work/tsconfig.json" "$project/"
   (cd "$project" && echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json)
   rm -f "$work/called"
-  flags=(--no-audit --no-fund --prefer-offline --foreground-scripts)
+  local flags=(--no-audit --no-fund --prefer-offline --foreground-scripts)
   [[ $mode == ignore-scripts ]] && flags+=(--ignore-scripts)
-  (cd "$project" && PATH="$poison:$PATH" npm install "${flags[@]}" "$tarball" > "$work/install-$mode.log" 2>&1) ||
-    { cat "$work/install-$mode.log"; exit 1; }
-  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$work/install-$mode.log"; then
+  (cd "$project" && PATH="$path_head:$PATH" "$@" "${flags[@]}" "$tarball" > "$log" 2>&1) || { cat "$log"; exit 1; }
+  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$log"; then
     echo "the install script did not run"
     exit 1
   fi
   if [[ -f "$work/called" ]]; then
-    echo "the install called: $(sort -u "$work/called" | tr '\n' ' ')"
-    cat "$work/install-$mode.log"
+    echo "the $label install called: $(sort -u "$work/called" | tr '\n' ' ')"
+    cat "$log"
     exit 1
   fi
+}
+
+for mode in with-scripts ignore-scripts; do
+  echo "== npm install of the tarball, $mode, no compiler, cmake, make or python on PATH"
+  project="$work/$mode"
+  install_tarball "$project" "$mode" "$mode" "$poison" npm install
+  cp "$work/consumer.cjs" "$work/consumer.mjs" "$work/consumer.ts" "$work/tsconfig.json" "$project/"
   if [[ -e "$project/node_modules/@tensorflow/tfjs-node" || -e "$project/node_modules/cmake-js" ]]; then
     echo "the install pulled @tensorflow/tfjs-node or cmake-js"
     exit 1
@@ -183,23 +193,9 @@ JS
 for mode in with-scripts ignore-scripts; do
   echo "-- npm install of the tarball for arm64, $mode, no compiler, cmake, make or python on PATH"
   project="$work/arm64-$mode"
-  mkdir -p "$project"
+  install_tarball "$project" "$mode" "arm64-$mode" "$qemu_node:$poison" \
+    "$host_node" "$npm_cli" install --cpu=arm64 --os=linux
   cp "$work/consumer-arm64.cjs" "$project/"
-  (cd "$project" && echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json)
-  rm -f "$work/called"
-  flags=(--no-audit --no-fund --prefer-offline --foreground-scripts --cpu=arm64 --os=linux)
-  [[ $mode == ignore-scripts ]] && flags+=(--ignore-scripts)
-  (cd "$project" && PATH="$qemu_node:$poison:$PATH" "$host_node" "$npm_cli" install "${flags[@]}" "$tarball" \
-    > "$work/install-arm64-$mode.log" 2>&1) || { cat "$work/install-arm64-$mode.log"; exit 1; }
-  if [[ $mode == with-scripts ]] && ! grep -q 'node scripts/install.js' "$work/install-arm64-$mode.log"; then
-    echo "the install script did not run"
-    exit 1
-  fi
-  if [[ -f "$work/called" ]]; then
-    echo "the arm64 install called: $(sort -u "$work/called" | tr '\n' ' ')"
-    cat "$work/install-arm64-$mode.log"
-    exit 1
-  fi
   (cd "$project" && PATH="$poison:$PATH" FLOAT64_REFERENCE="$root/bench/lib/float64-reference.js" \
     "$qemu_node/node" consumer-arm64.cjs)
 done

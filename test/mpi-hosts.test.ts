@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -63,43 +62,11 @@ const KEEPALIVE = [
   '3',
 ];
 
-/** mpirun as on a cluster: started on host 0, the others reached through the launcher agent. */
+/** mpirun as on a cluster (scripts/netns-cluster.sh mpirun), with the fault tests' keepalive. */
 function mpirunArgs(suites: string, timeout: number): string[] {
-  const hostfile = path.join(os.tmpdir(), `${NAME}-hostfile`);
-  fs.writeFileSync(hostfile, Array.from({ length: HOSTS }, (_, i) => `${host(i)} slots=1\n`).join(''));
-  const subnet = cluster('subnet', NAME).stdout.trim();
-  return [
-    CLUSTER,
-    'exec',
-    host(0),
-    'mpirun',
-    '--timeout',
-    String(timeout),
-    '--hostfile',
-    hostfile,
-    '--mca',
-    'plm_rsh_agent',
-    `${CLUSTER} agent`,
-    '--bind-to',
-    'none',
-    '--mca',
-    'btl',
-    'self,tcp',
-    '--mca',
-    'btl_tcp_if_include',
-    subnet,
-    '--mca',
-    'oob_tcp_if_include',
-    subnet,
-    ...KEEPALIVE.flatMap((v, i) => (i % 2 === 0 ? ['--mca', v] : [v])),
-    '-x',
-    'SIGLIP_MPI_STALL_TIMEOUT',
-    '-np',
-    String(HOSTS),
-    process.execPath,
-    WORKER,
-    suites,
-  ];
+  return [CLUSTER, 'mpirun', NAME, '--timeout', String(timeout)]
+    .concat(KEEPALIVE.flatMap((v, i) => (i % 2 === 0 ? ['--mca', v] : [v])))
+    .concat(['-x', 'SIGLIP_MPI_STALL_TIMEOUT', '-np', String(HOSTS), process.execPath, WORKER, suites]);
 }
 
 const env = {
@@ -172,10 +139,7 @@ describe('siglip-loss/mpi across hosts (network namespaces, 1 Gbit/s links)', { 
     const up = cluster('up', NAME, String(HOSTS), '1gbit');
     assert.equal(up.status, 0, up.stderr);
   });
-  after(() => {
-    cluster('down', NAME);
-    fs.rmSync(path.join(os.tmpdir(), `${NAME}-hostfile`), { force: true });
-  });
+  after(() => cluster('down', NAME));
 
   test(`W=${HOSTS} hosts: the loss, dX and dY rows, labels and a training step equal one process`, () => {
     const bytesBefore = linkBytes();
