@@ -13,19 +13,35 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { peakRss } = require('./lib/machine');
 const { unitRows } = require('./lib/unit-rows');
 
 const QUICK = process.argv.includes('--quick');
 const RATE = process.argv.includes('--rate') ? process.argv[process.argv.indexOf('--rate') + 1] : '1gbit';
 const DIM = 768;
 const HOSTS = 2;
-const ROUNDS = 3;
+const MEMORY_HOSTS = [1, 2, 3]; // W for the memory check, one rank a host
+const MEMORY_ROWS = 2048;
+const ROUNDS = 5;
 const ROWS = QUICK ? [256, 1024, 2048] : [256, 512, 1024, 2048, 4096]; // B, per rank
 const root = path.join(__dirname, '..');
 const CLUSTER = path.join(root, 'scripts', 'netns-cluster.sh');
 const NAME = `sglb${process.pid}`;
 
 const fastest = (values) => Math.min(...values);
+
+/** One rank of the memory check: its peak RSS before and after one ring at B = MEMORY_ROWS. */
+function memoryRank() {
+  const { initWorld } = require('../dist/mpi');
+  const { siglipLossAndGrads } = require('../dist/raw');
+  const world = initWorld();
+  const x = unitRows(MEMORY_ROWS, DIM, 1 + world.rank);
+  const y = unitRows(MEMORY_ROWS, DIM, 101 + world.rank);
+  const rssBeforeBytes = peakRss();
+  siglipLossAndGrads(x, y, DIM, Math.log(10), -10, { world, threads: 1 });
+  console.log(`BENCH ${JSON.stringify({ rank: world.rank, rssBeforeBytes, peakRssBytes: peakRss() })}`);
+  world.close();
+}
 
 /** One rank: for each B, the blocks without MPI and the ring, in alternating rounds. */
 function rank() {
@@ -45,7 +61,12 @@ function rank() {
       const started = process.hrtime.bigint();
       siglipLossAndGrads(x, y, DIM, Math.log(10), -10, { threads: 1, positives: 'none' });
       const blockSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      rounds.push({ wallSeconds: ring.ring.wallSeconds, blockSeconds, bytesSent: ring.ring.bytesSent });
+      rounds.push({
+        wallSeconds: ring.ring.wallSeconds,
+        ringComputeSeconds: ring.ring.computeSeconds,
+        blockSeconds,
+        bytesSent: ring.ring.bytesSent,
+      });
     }
     out.push({ rows, rounds });
   }
@@ -54,17 +75,25 @@ function rank() {
 }
 
 /** mpirun across the namespace hosts, as on a cluster (scripts/netns-cluster.sh); its stdout. */
-function mpirunOnHosts(command) {
+function mpirunOnHosts(command, ranks = HOSTS) {
   // At W = 2 the ring is a two-way exchange: one TCP connection reached only half the link
   // each way, two reach all of it.
   const args = [CLUSTER, 'mpirun', NAME, '--timeout', '900', '--mca', 'btl_tcp_links', '2'];
-  args.push('-np', String(HOSTS), ...command);
+  args.push('-np', String(ranks), ...command);
   const run = spawnSync('bash', args, {
     encoding: 'utf8',
     env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
   });
   if (run.status !== 0) throw new Error(`mpirun failed:\n${run.stdout}\n${run.stderr}`);
   return run.stdout;
+}
+
+/** The ranks' results: their `BENCH {...}` lines. */
+function benchLines(stdout) {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('BENCH '))
+    .map((l) => JSON.parse(l.slice(6)));
 }
 
 function main() {
@@ -76,7 +105,7 @@ function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'siglip-mpi-hosts-'));
   const bandwidthProgram = path.join(work, 'mpi-ring-bandwidth');
   execFileSync('mpicc', ['-O2', '-o', bandwidthProgram, path.join(__dirname, 'mpi-ring-bandwidth.c')]);
-  execFileSync('bash', [CLUSTER, 'up', NAME, String(HOSTS), RATE]);
+  execFileSync('bash', [CLUSTER, 'up', NAME, String(Math.max(HOSTS, ...MEMORY_HOSTS)), RATE]);
   try {
     console.log(
       `${machine.cpu}, ${machine.cores} cores; W = ${HOSTS} namespace hosts, links ${RATE}; D = ${DIM}, fwd+bwd`,
@@ -84,15 +113,18 @@ function main() {
     // β: the communication-only ring with the largest blocks (the link's rate, not latency).
     const comm = JSON.parse(mpirunOnHosts([bandwidthProgram, String(ROWS.at(-1)), String(DIM), '5']));
     const beta = comm.busBytesPerSecond;
-    const ranks = mpirunOnHosts([process.execPath, __filename, '--rank', ...(QUICK ? ['--quick'] : [])])
-      .split('\n')
-      .filter((l) => l.startsWith('BENCH '))
-      .map((l) => JSON.parse(l.slice(6)));
+    const ranks = benchLines(
+      mpirunOnHosts([process.execPath, __filename, '--rank', ...(QUICK ? ['--quick'] : [])]),
+    );
     const sweep = ROWS.map((rows, i) => {
       const perRank = ranks.map((r) => r.out[i].rounds);
       // Other work on the machine only ever adds time: the fastest round of each is its measure.
       const block = Math.max(...perRank.map((rounds) => fastest(rounds.map((r) => r.blockSeconds))));
       const wall = Math.max(...perRank.map((rounds) => fastest(rounds.map((r) => r.wallSeconds))));
+      // The blocks' time inside the ring: above W·t_block where moving the bytes takes CPU from them.
+      const ringCompute = Math.max(
+        ...perRank.map((rounds) => fastest(rounds.map((r) => r.ringComputeSeconds))),
+      );
       const bytesSent = Math.max(...perRank.map((rounds) => rounds[0].bytesSent));
       const flopRate = (6 * rows * rows * DIM) / block;
       const roofline = Math.max(HOSTS * block, bytesSent / beta);
@@ -100,6 +132,7 @@ function main() {
         rows,
         blockSeconds: block,
         wallSeconds: wall,
+        ringComputeSeconds: ringCompute,
         bytesSent,
         flopRate,
         roofline,
@@ -116,10 +149,20 @@ function main() {
     for (const s of sweep) {
       console.log(
         `B = ${String(s.rows).padStart(5)} (${(s.rows / bStar).toFixed(2)} B*): wall ${s.wallSeconds.toFixed(3)} s, ` +
-          `W·t_block ${(HOSTS * s.blockSeconds).toFixed(3)} s, bytes/β ${(s.bytesSent / beta).toFixed(3)} s -> ` +
+          `W·t_block ${(HOSTS * s.blockSeconds).toFixed(3)} s (in the ring ${s.ringComputeSeconds.toFixed(3)} s), bytes/β ${(s.bytesSent / beta).toFixed(3)} s -> ` +
           `${(100 * s.efficiency).toFixed(1)}% of the roofline`,
       );
     }
+    // Memory per rank across hosts, flat in W: each rank holds a few blocks, whatever W.
+    const memory = MEMORY_HOSTS.map((ranks) => {
+      const perRank = benchLines(mpirunOnHosts([process.execPath, __filename, '--memory-rank'], ranks));
+      const peak = Math.max(...perRank.map((r) => r.peakRssBytes));
+      console.log(
+        `memory W = ${ranks} hosts (B = ${MEMORY_ROWS} per rank): peak RSS per rank ` +
+          perRank.map((r) => `${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`).join(', '),
+      );
+      return { ranks, rowsPerRank: MEMORY_ROWS, perRank, maxPeakRssBytes: peak };
+    });
     const dir = path.join(__dirname, 'results');
     const suffix = QUICK ? '-quick' : '';
     fs.writeFileSync(
@@ -135,6 +178,7 @@ function main() {
           beta,
           bStar,
           sweep,
+          memory,
           ranks,
         },
         null,
@@ -168,4 +212,5 @@ function main() {
 }
 
 if (process.argv[2] === '--rank') rank();
+else if (process.argv[2] === '--memory-rank') memoryRank();
 else main();

@@ -11,6 +11,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const { peakRss } = require('./lib/machine');
 const { unitRows } = require('./lib/unit-rows');
 
 const QUICK = process.argv.includes('--quick');
@@ -23,11 +24,6 @@ const TRANSPORTS = {
   tcp: ['--mca', 'btl', 'self,tcp', '--mca', 'btl_tcp_if_include', 'lo'],
 };
 
-function peakRssBytes() {
-  const line = fs.readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+) kB/);
-  return line ? Number(line[1]) * 1024 : process.memoryUsage().rss;
-}
-
 /** One rank: what the launcher asked for, as one JSON line per rank. */
 function rank(mode) {
   const { initWorld } = require('../dist/mpi');
@@ -39,9 +35,9 @@ function rank(mode) {
   const options = { world, threads: 1 };
   const out = { rank: world.rank, size: world.size, rows };
   if (mode === 'memory') {
-    out.rssBeforeBytes = peakRssBytes();
+    out.rssBeforeBytes = peakRss();
     const r = siglipLossAndGrads(x, y, DIM, Math.log(10), -10, options);
-    out.peakRssBytes = peakRssBytes();
+    out.peakRssBytes = peakRss();
     out.bytesSent = r.ring.bytesSent;
   } else {
     // Alternating rounds: the ring, then the same blocks' compute without MPI

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <numeric>
 #include <thread>
+#include <utility>
 
 #include "stall_deadline.h"
 
@@ -22,7 +24,7 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The transfers in flight and, for the stall message, the rank at each one's other end.
+// Transfers in flight and, for the stall message, the rank at each one's other end.
 struct Transfers {
   std::vector<MPI_Request> requests;
   std::vector<Peer> peers;
@@ -31,27 +33,54 @@ struct Transfers {
     peers.push_back({peer, receiving});
     return &requests.back();
   }
-  void add(MPI_Request request, int peer, bool receiving) { *add(peer, receiving) = request; }
 };
 
 // A wait may last as long as another rank's block: the stall deadline is at least ten times
 // the longest block this rank has computed.
 constexpr double kSlowestBlocks = 10;
 
-// Open MPI moves a large message only while some thread is inside an MPI call,
-// so a helper thread keeps testing the transfers in flight while the block is
-// computed: that is what hides them behind the compute. The waits test with short
-// sleeps rather than MPI_Waitall, which spins a core at 100 %: on a shared or
-// oversubscribed node that core is taken from a rank still computing its block.
-// The wait after the compute is allowed ten times the slowest compute yet (`slowest`,
-// updated here), since the other ranks' blocks are as large.
+void waitAll(MPI_Comm comm, Transfers& transfers, const char* what, double slowestBlock) {
+  waitWithDeadline(comm, transfers.requests, transfers.peers, what, kSlowestBlocks * slowestBlock);
+  transfers = Transfers{};
+}
+
+void waitOne(MPI_Comm comm, Transfers& transfers, size_t i, const char* what, double slowestBlock) {
+  std::vector<MPI_Request> one{transfers.requests[i]};
+  waitWithDeadline(comm, one, {transfers.peers[i]}, what, kSlowestBlocks * slowestBlock);
+  transfers.requests[i] = MPI_REQUEST_NULL;
+}
+
+// Open MPI moves a large message only while some thread is inside an MPI call, so while the
+// rank computes, a helper thread keeps testing the transfers in flight: that is what hides them
+// behind the compute. It sleeps between tests rather than spinning and ends when nothing is in
+// flight. Each wake-up costs the computing thread its caches (tests every 100 us made 4096-row
+// blocks 20 % slower here), while each rendezvous of a large message waits for a test on both
+// ends: so it tests about 32 times a chunk (`expectedSeconds`), every 100 us to 1 ms.
+std::chrono::microseconds progressInterval(double expectedSeconds) {
+  return std::chrono::microseconds(
+      std::clamp(static_cast<int64_t>(expectedSeconds * 1e6 / 32), int64_t{100}, int64_t{1000}));
+}
+
 template <typename Compute>
-void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* what, double& slowest,
+void computeWhileProgressing(std::initializer_list<Transfers*> inFlight, double expectedSeconds,
                              Compute&& compute) {
+  const auto interval = progressInterval(expectedSeconds);
   std::atomic<bool> done{false};
-  std::thread progress(
-      [&] { waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, 0, &done); });
-  const auto started = Clock::now();
+  std::thread progress([&] {
+    while (!done.load(std::memory_order_relaxed)) {
+      bool pending = false;
+      for (Transfers* transfers : inFlight) {
+        int complete = 1;
+        auto& requests = transfers->requests;
+        if (!requests.empty())
+          MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete,
+                      MPI_STATUSES_IGNORE);
+        pending = pending || !complete;
+      }
+      if (!pending) return;
+      std::this_thread::sleep_for(interval);
+    }
+  });
   try {
     compute();
   } catch (...) {
@@ -59,12 +88,23 @@ void computeWhileProgressing(MPI_Comm comm, Transfers& inFlight, const char* wha
     progress.join();
     throw;
   }
-  slowest = std::max(slowest, secondsSince(started));
   done = true;
   progress.join();
-  waitWithDeadline(comm, inFlight.requests, inFlight.peers, what, kSlowestBlocks * slowest);
-  inFlight = Transfers{};
 }
+
+// A block's columns in chunks: each chunk's accumulator goes on as soon as it is complete,
+// so after the last block only its last chunk is still to travel (both ends of a transfer
+// compute the same chunks from the layout).
+struct Chunks {
+  int64_t columns = 0, count = 1;
+  Chunks(int64_t columns, int64_t minimumColumns, bool pipelined) : columns(columns) {
+    if (pipelined)
+      count = std::clamp<int64_t>(columns / std::max<int64_t>(minimumColumns, 1), 1,
+                                  RingLayout::kMaxChunks);
+  }
+  int64_t begin(int64_t k) const { return columns * k / count; }
+  int64_t size(int64_t k) const { return begin(k + 1) - begin(k); }
+};
 
 std::vector<int64_t> starts(const std::vector<int64_t>& sizes) {
   std::vector<int64_t> s(sizes.size() + 1, 0);
@@ -84,16 +124,21 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   MPI_Comm_size(comm, &size);
   const bool grads = dx != nullptr && dy != nullptr;
   const bool labels = in.positives == PositivePairs::Kind::kLabels;
+  const bool ring = size > 1;
   const int next = (rank + 1) % size, prev = (rank + size - 1) % size;
   const std::vector<int64_t> rowStart = starts(layout.rows), columnStart = starts(layout.columns);
   const int64_t n = layout.rows[rank], dim = in.dim;
   const int64_t maxColumns = *std::max_element(layout.columns.begin(), layout.columns.end());
   const size_t blockFloats = static_cast<size_t>(maxColumns * dim);
+  const auto chunksOf = [&](int block) {
+    return Chunks(layout.columns[block], layout.minChunkColumns, ring && grads);
+  };
+  const auto blockAt = [&](int step) { return (rank - step + size) % size; };  // held at `step`
 
-  // Two Y blocks (the one computed, the one arriving), their labels, two
-  // travelling accumulators and the block's dY: O(B * D) whatever the size.
-  const bool ring = size > 1;
-  std::vector<float> yBuffers[2], accumulators[2], dyBlock;
+  // Two Y blocks (the one computed, the one arriving) with their labels, three travelling
+  // accumulators (one received into, one added to and sent on, one whose last chunks are
+  // still leaving) and one chunk's dY: O(B * D) whatever the size.
+  std::vector<float> yBuffers[2], accumulators[3], dyChunk;
   std::vector<int32_t> labelBuffers[2];
   if (ring) {
     for (auto& b : yBuffers) b.resize(blockFloats);
@@ -101,7 +146,13 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       for (auto& b : labelBuffers) b.resize(static_cast<size_t>(maxColumns));
     if (grads) {
       for (auto& b : accumulators) b.resize(blockFloats);
-      dyBlock.resize(blockFloats);
+      int64_t largestChunk = 0;
+      for (int b = 0; b < size; ++b) {
+        const Chunks chunks = chunksOf(b);
+        for (int64_t k = 0; k < chunks.count; ++k)
+          largestChunk = std::max(largestChunk, chunks.size(k));
+      }
+      dyChunk.resize(static_cast<size_t>(largestChunk * dim));
     }
   }
   if (grads) std::memset(dx, 0, sizeof(float) * static_cast<size_t>(n * dim));
@@ -110,104 +161,137 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   BlockSums own;  // this rank's rows, summed over the blocks in ring order
   const float* y = in.y;
   const int32_t* yLabels = in.yLabels;
-  float* arriving = nullptr;  // the accumulator of the block computed next
-  float* leaving = nullptr;   // the accumulator last sent on
-  MPI_Request accumulatorSend = MPI_REQUEST_NULL, accumulatorReceive = MPI_REQUEST_NULL;
-  if (ring && grads) {
-    arriving = accumulators[0].data();
-    leaving = accumulators[1].data();
-  }
-  Transfers inFlight;
-  double slowestBlock = 0;
+  // The accumulator of the block held at step s arrives into accumulators[s % 3], except at
+  // s == size: that is this rank's own block coming home, complete, straight into dy.
+  const auto accumulatorFor = [&](int step) {
+    return step == size ? dy : accumulators[step % 3].data();
+  };
+  Transfers incoming, incomingNext, sent, sentBefore, yReceives, ySends;
+  // The accumulator chunks that are complete but wait for this step's Y to leave: the next
+  // rank needs Y to start its next step, an accumulator only to finish one, so on a link that
+  // cannot carry both at once Y goes first.
+  std::vector<std::pair<const float*, int64_t>> heldSends;
+  const auto sendHeld = [&] {
+    for (const auto& [floats, length] : heldSends)
+      MPI_Isend(floats, count(length), MPI_FLOAT, next, kTagAccumulator, comm,
+                sent.add(next, false));
+    heldSends.clear();
+  };
+  const auto yLeft = [&] {
+    int complete = 1;
+    if (!ySends.requests.empty())
+      MPI_Testall(static_cast<int>(ySends.requests.size()), ySends.requests.data(), &complete,
+                  MPI_STATUSES_IGNORE);
+    return complete != 0;
+  };
+  const auto receiveAccumulator = [&](int step, Transfers& into) {
+    const Chunks chunks = chunksOf(blockAt(step));
+    for (int64_t k = 0; k < chunks.count; ++k)
+      MPI_Irecv(accumulatorFor(step) + chunks.begin(k) * dim, count(chunks.size(k) * dim),
+                MPI_FLOAT, prev, kTagAccumulator, comm, into.add(prev, true));
+  };
+  double slowestBlock = 0, lastChunkSeconds = 0;
 
   for (int step = 0; step < size; ++step) {
-    const int j = (rank - step + size) % size;  // the block held at this step
+    const int j = blockAt(step);
     const int64_t m = layout.columns[j];
     float* yNext = nullptr;
     int32_t* labelsNext = nullptr;
     if (step + 1 < size) {
       // Y moves on at once: the next rank needs it for its next step.
-      const int64_t mNext = layout.columns[(j - 1 + size) % size];
+      const int64_t mNext = layout.columns[blockAt(step + 1)];
       yNext = yBuffers[step % 2].data();
-      MPI_Irecv(yNext, count(mNext * dim), MPI_FLOAT, prev, kTagY, comm, inFlight.add(prev, true));
-      MPI_Isend(y, count(m * dim), MPI_FLOAT, next, kTagY, comm, inFlight.add(next, false));
+      MPI_Irecv(yNext, count(mNext * dim), MPI_FLOAT, prev, kTagY, comm, yReceives.add(prev, true));
+      MPI_Isend(y, count(m * dim), MPI_FLOAT, next, kTagY, comm, ySends.add(next, false));
       result.bytesSent += static_cast<int64_t>(sizeof(float)) * m * dim;
       if (labels) {
         labelsNext = labelBuffers[step % 2].data();
         MPI_Irecv(labelsNext, count(mNext), MPI_INT32_T, prev, kTagLabels, comm,
-                  inFlight.add(prev, true));
-        MPI_Isend(yLabels, count(m), MPI_INT32_T, next, kTagLabels, comm,
-                  inFlight.add(next, false));
+                  yReceives.add(prev, true));
+        MPI_Isend(yLabels, count(m), MPI_INT32_T, next, kTagLabels, comm, ySends.add(next, false));
         result.bytesSent += static_cast<int64_t>(sizeof(int32_t)) * m;
       }
     }
-    // The accumulators of the previous step travel during this one too.
-    inFlight.add(accumulatorSend, next, false);
-    inFlight.add(accumulatorReceive, prev, true);
+    // The next step's accumulator may travel during this whole step; its buffer's last sends
+    // (two steps ago) were waited for at the end of the last step.
+    if (ring && grads) receiveAccumulator(step + 1, incomingNext);
 
     LossInputs blockInputs;
     blockInputs.x = in.x;
-    blockInputs.y = y;
     blockInputs.n = n;
-    blockInputs.m = m;
     blockInputs.dim = dim;
     blockInputs.tPrime = in.tPrime;
     blockInputs.bias = in.bias;
     blockInputs.normalizer = static_cast<double>(rowStart.back());
     blockInputs.positives.kind = in.positives;
-    // Global row i and column c pair up when c = i + offset.
-    blockInputs.positives.offset = rowStart[rank] - columnStart[j] + in.positiveOffset;
     blockInputs.positives.rowLabels = in.xLabels;
-    blockInputs.positives.columnLabels = yLabels;
-    // Without a ring the block's dY is the result; the first block's starts
-    // its accumulator, the others' go to the scratch block.
-    float* dyOut = !grads ? nullptr : !ring ? dy : step == 0 ? leaving : dyBlock.data();
-
-    BlockSums sums;
-    const auto blockStarted = Clock::now();
-    computeWhileProgressing(comm, inFlight, "the ring's blocks", slowestBlock, [&] {
-      try {
-        sums = block(blockInputs, grads ? dx : nullptr, dyOut);
-      } catch (const std::exception& e) {
-        // The arguments were checked on every rank before the ring started; a
-        // block that fails now (out of memory, a device error) leaves the
-        // other ranks waiting for its transfers, so the job ends here.
-        std::fprintf(stderr, "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
-                     rank, e.what());
-        MPI_Abort(comm, 1);
-      }
-    });
-    result.computeSeconds += secondsSince(blockStarted);
-    own.loss += sums.loss;
-    own.dTPrime += sums.dTPrime;
-    own.dBias += sums.dBias;
-
-    if (ring && grads) {
+    // Without a ring the block's dY is the result; the first block's starts its accumulator,
+    // the others' are added to the accumulator that arrived.
+    float* accumulator = ring && grads ? accumulatorFor(step) : nullptr;
+    const Chunks chunks = chunksOf(j);
+    double blockSeconds = 0;
+    for (int64_t k = 0; k < chunks.count; ++k) {
+      const int64_t first = chunks.begin(k), columns = chunks.size(k);
+      blockInputs.y = y + first * dim;
+      blockInputs.m = columns;
+      // Global row i and column c pair up when c = i + offset.
+      blockInputs.positives.offset = rowStart[rank] - (columnStart[j] + first) + in.positiveOffset;
+      blockInputs.positives.columnLabels = yLabels == nullptr ? nullptr : yLabels + first;
+      float* dyOut = !grads      ? nullptr
+                     : !ring     ? dy
+                     : step == 0 ? accumulator + first * dim
+                                 : dyChunk.data();
+      const auto chunkStarted = Clock::now();
+      computeWhileProgressing(
+          {&yReceives, &ySends, &incoming, &incomingNext, &sent, &sentBefore}, lastChunkSeconds,
+          [&] {
+            try {
+              const BlockSums sums = block(blockInputs, grads ? dx : nullptr, dyOut);
+              own.loss += sums.loss;
+              own.dTPrime += sums.dTPrime;
+              own.dBias += sums.dBias;
+            } catch (const std::exception& e) {
+              // The arguments were checked on every rank before the ring started; a block that
+              // fails now (out of memory, a device error) leaves the other ranks waiting for its
+              // transfers, so the job ends here.
+              std::fprintf(stderr,
+                           "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
+                           rank, e.what());
+              MPI_Abort(comm, 1);
+            }
+          });
+      lastChunkSeconds = secondsSince(chunkStarted);
+      blockSeconds += lastChunkSeconds;
+      slowestBlock = std::max(slowestBlock, blockSeconds);
+      if (accumulator == nullptr) continue;
       if (step > 0) {
-        // The accumulator of block j has arrived (it was waited for above).
-        const size_t floats = static_cast<size_t>(m * dim);
-        for (size_t i = 0; i < floats; ++i) arriving[i] += dyBlock[i];
-        std::swap(arriving, leaving);
+        // This chunk of the arriving accumulator, then this rank's part of it added.
+        waitOne(comm, incoming, static_cast<size_t>(k), "the ring's accumulators", slowestBlock);
+        float* into = accumulator + first * dim;
+        const size_t floats = static_cast<size_t>(columns * dim);
+        for (size_t i = 0; i < floats; ++i) into[i] += dyChunk[i];
       }
-      MPI_Isend(leaving, count(m * dim), MPI_FLOAT, next, kTagAccumulator, comm, &accumulatorSend);
-      result.bytesSent += static_cast<int64_t>(sizeof(float)) * m * dim;
-      // After the last step the accumulator that arrives is this rank's own
-      // block, complete: it goes straight into dy.
-      const int arrivingBlock = (j - 1 + size) % size;
-      float* into = step + 1 < size ? arriving : dy;
-      MPI_Irecv(into, count(layout.columns[arrivingBlock] * dim), MPI_FLOAT, prev, kTagAccumulator,
-                comm, &accumulatorReceive);
+      heldSends.emplace_back(accumulator + first * dim, columns * dim);
+      if (yLeft()) sendHeld();
+      result.bytesSent += static_cast<int64_t>(sizeof(float)) * columns * dim;
     }
+    result.computeSeconds += blockSeconds;
+    waitAll(comm, yReceives, "the ring's blocks", slowestBlock);
+    waitAll(comm, ySends, "the ring's blocks", slowestBlock);
+    sendHeld();
+    // The sends of the step before have had a whole step to leave; their buffer is the next
+    // step's to receive into.
+    waitAll(comm, sentBefore, "the ring's accumulators", slowestBlock);
+    sentBefore = std::exchange(sent, {});
+    incoming = std::exchange(incomingNext, {});
     if (yNext != nullptr) {
       y = yNext;
       yLabels = labelsNext;
     }
   }
-  Transfers last;
-  last.add(accumulatorSend, next, false);
-  last.add(accumulatorReceive, prev, true);
-  waitWithDeadline(comm, last.requests, last.peers, "the ring's last accumulators",
-                   kSlowestBlocks * slowestBlock);
+  // This rank's own accumulator comes home, and the last chunks leave.
+  waitAll(comm, incoming, "the ring's last accumulators", slowestBlock);
+  waitAll(comm, sentBefore, "the ring's last accumulators", slowestBlock);
 
   // The global sums: every rank's doubles, added in rank order on every rank,
   // so they are bit-identical everywhere.

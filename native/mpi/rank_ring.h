@@ -43,6 +43,11 @@ struct RankInputs {
 struct RingLayout {
   std::vector<int64_t> rows;
   std::vector<int64_t> columns;
+  // A block is computed in chunks of at least this many columns (at most kMaxChunks), whose
+  // accumulators travel on one by one: smaller chunks hide more of the last transfer, and
+  // below ~128 columns the kernel slows down.
+  static constexpr int64_t kMaxChunks = 8;
+  int64_t minChunkColumns = 128;
 };
 
 struct RingResult {

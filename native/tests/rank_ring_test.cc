@@ -106,29 +106,35 @@ int main(int argc, char** argv) {
     in.bias = whole.bias;
     in.positives = kind;
     in.positiveOffset = 7;
-    std::vector<float> dx(layout.rows[rank] * dim), dy(layout.columns[rank] * dim);
     const siglip::RunOptions options{1};
     const auto block = [&](const siglip::LossInputs& b, float* bdx, float* bdy) {
       return siglip::mpi::cpuBlock(b, options, bdx, bdy);
     };
-    const auto got =
-        siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, dx.data(), dy.data(), block);
-    const auto lossOnly =
-        siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, nullptr, nullptr, block);
-    const std::string s = name + " W=" + std::to_string(size);
-    expect(relError(got.loss, wantLoss) <= 1e-6, s + ": loss", rank);
-    expect(relError(lossOnly.loss, wantLoss) <= 1e-6, s + ": loss alone", rank);
-    expect(relError(got.dTPrime, want.dTPrime) <= 1e-5, s + ": dTPrime", rank);
-    expect(relError(got.dBias, want.dBias) <= 1e-6, s + ": dBias", rank);
-    expect(relError(dx.data(), wantDx.data() + rowStart * dim, dx.size()) <= 1e-5, s + ": dx",
-           rank);
-    expect(relError(dy.data(), wantDy.data() + colStart * dim, dy.size()) <= 1e-5, s + ": dy",
-           rank);
-    // The shares add up to the global sums.
-    double shares[2] = {got.rankDTPrime, got.rankDBias}, total[2];
-    MPI_Allreduce(shares, total, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    expect(relError(total[0], got.dTPrime) <= 1e-12 && relError(total[1], got.dBias) <= 1e-12,
-           s + ": shares", rank);
+    // Whole blocks (82 to 134 columns: one chunk each at 128), then 5 to 8 chunks of 16 or
+    // 17 columns whose accumulators travel one by one.
+    for (const int64_t minChunkColumns : {int64_t{128}, int64_t{16}}) {
+      layout.minChunkColumns = minChunkColumns;
+      std::vector<float> dx(layout.rows[rank] * dim), dy(layout.columns[rank] * dim);
+      const auto got =
+          siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, dx.data(), dy.data(), block);
+      const auto lossOnly =
+          siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, nullptr, nullptr, block);
+      const std::string s = name + " W=" + std::to_string(size) + " chunks of " +
+                            std::to_string(minChunkColumns) + "+";
+      expect(relError(got.loss, wantLoss) <= 1e-6, s + ": loss", rank);
+      expect(relError(lossOnly.loss, wantLoss) <= 1e-6, s + ": loss alone", rank);
+      expect(relError(got.dTPrime, want.dTPrime) <= 1e-5, s + ": dTPrime", rank);
+      expect(relError(got.dBias, want.dBias) <= 1e-6, s + ": dBias", rank);
+      expect(relError(dx.data(), wantDx.data() + rowStart * dim, dx.size()) <= 1e-5, s + ": dx",
+             rank);
+      expect(relError(dy.data(), wantDy.data() + colStart * dim, dy.size()) <= 1e-5, s + ": dy",
+             rank);
+      // The shares add up to the global sums.
+      double shares[2] = {got.rankDTPrime, got.rankDBias}, total[2];
+      MPI_Allreduce(shares, total, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+      expect(relError(total[0], got.dTPrime) <= 1e-12 && relError(total[1], got.dBias) <= 1e-12,
+             s + ": shares", rank);
+    }
   }
   int all[2] = {passed, failed}, sums[2];
   MPI_Reduce(all, sums, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
