@@ -81,8 +81,11 @@ function tokenize(text) {
 
 /** Draws one object into `pixels` (SIZE x SIZE x 3) centred near (cx, cy). */
 function drawObject(pixels, [size, color, shape], cx, cy) {
-  const r = size === 'small' ? 4.5 : 7;
-  const rgb = COLORS[color];
+  drawShape(pixels, shape, size === 'small' ? 4.5 : 7, COLORS[color], cx, cy);
+}
+
+/** Fills `shape` (circle, square, diamond, cross or triangle) of radius r in colour rgb. */
+function drawShape(pixels, shape, r, rgb, cx, cy) {
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
       const dx = x + 0.5 - cx;
@@ -91,6 +94,8 @@ function drawObject(pixels, [size, color, shape], cx, cy) {
       if (shape === 'circle') inside = dx * dx + dy * dy <= r * r;
       else if (shape === 'square') inside = Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85;
       else if (shape === 'diamond') inside = Math.abs(dx) + Math.abs(dy) <= r;
+      else if (shape === 'cross')
+        inside = Math.min(Math.abs(dx), Math.abs(dy)) <= r * 0.3 && Math.max(Math.abs(dx), Math.abs(dy)) <= r;
       else inside = dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= ((dy + r) / (1.8 * r)) * r;
       if (inside) for (let c = 0; c < 3; c++) pixels[(y * SIZE + x) * 3 + c] = rgb[c];
     }
@@ -128,4 +133,15 @@ function batch(pool, count, random) {
   return { images, tokens, captions, captionIds };
 }
 
-module.exports = { SIZE, CAPTION_LENGTH, VOCABULARY, rng, scenes, caption, tokenize, render, batch };
+module.exports = {
+  SIZE,
+  CAPTION_LENGTH,
+  VOCABULARY,
+  rng,
+  scenes,
+  caption,
+  tokenize,
+  render,
+  batch,
+  drawShape,
+};

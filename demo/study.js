@@ -1,143 +1,295 @@
 #!/usr/bin/env node
-// `npm run study`: the paper's batch-size study in miniature. The same model
-// trained with the sigmoid (siglipLoss) and the softmax (softmaxLoss, blockwise)
-// loss at batch sizes 32 ... 4096 with the same number of examples seen, and
-// the bias-initialisation ablation; zero-shot retrieval on held-out
-// combinations of the harder world (6 colours, 4 shapes: 461 held out).
-// Writes bench/results/study.json and study.svg. `-- --quick` for a short run;
-// `-- --labels` adds the sigmoid loss with caption labels as positives
-// (positives: 'labels') at batch 512 and 2048, `-- --labels-only` runs just
-// that comparison (bench/results/study-labels.json).
+// `npm run study`: SigLiT in miniature (demo/lit/): a locked, pretrained image tower and a text
+// tower trained from scratch with siglipLoss and with the blockwise softmaxLoss, on any tfjs
+// backend. In order: the peak learning rate, chosen on the validation scenes; the batch sweep
+// (32 ... 16,384, one example budget, 3 seeds); label noise (Fig. 7); the bias and temperature
+// initialisation (Table 4). Zero-shot retrieval on the 5,120 test scenes, never seen in training.
+// Every finished run is saved at once to bench/results/study.json, and a rerun skips the runs
+// that file already has (`-- --fresh` starts over), so the study can be run in parts.
+// `-- --quick`: a reduced sweep, under 2 minutes (bench/results/study-quick.json).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const { createProgress } = require('../support/progress');
 const { lineChart } = require('../support/svg-chart');
-const { scenes: makeScenes } = require('./dataset');
-const { evaluate, train } = require('./train');
+const { loadTfjs } = require('./backend');
+const { EMBEDDING, embedImages, loadTower } = require('./lit/image-tower');
+const { lossSeconds, retrieval, trainTextTower } = require('./lit/train');
+const { TEXT_FEATURES, splitScenes, renderAll, textFeatures } = require('./lit/world');
 
-const quick = process.argv.includes('--quick');
-const EXAMPLES = quick ? 16384 : 131072;
-const BATCHES = quick ? [32, 256, 2048] : [32, 128, 512, 2048, 4096];
-const ABLATION_BATCH = 512;
-const LABELS_ONLY = process.argv.includes('--labels-only');
-const LABEL_BATCHES = LABELS_ONLY || process.argv.includes('--labels') ? [512, 2048] : [];
-const ABLATION = [
-  { name: "b = -10, t' = log 10 (paper)", bias: -10, tPrime: Math.log(10) },
+const QUICK = process.argv.includes('--quick');
+const LARGEST = QUICK ? 4096 : 16384;
+const PLAN = QUICK
+  ? {
+      examples: LARGEST * 10,
+      batches: [128, 1024, LARGEST],
+      seeds: [1],
+      rates: [3e-3],
+      tuneBatch: 1024,
+      noise: [0, 0.4],
+      probeBatch: 1024,
+      inits: 2,
+    }
+  : {
+      examples: LARGEST * 200, // 200 steps at the largest batch
+      batches: [32, 128, 512, 2048, 8192, LARGEST],
+      seeds: [1, 2, 3],
+      rates: [1e-3, 3e-3, 1e-2],
+      tuneBatch: 2048,
+      noise: [0, 0.1, 0.2, 0.4],
+      probeBatch: 2048,
+      inits: 4,
+    };
+const PAPER_INIT = { bias: -10, tPrime: Math.log(10) };
+const INITS = [
+  { name: "b = -10, t' = log 10 (paper)", ...PAPER_INIT },
   { name: "b = 0, t' = log 10", bias: 0, tPrime: Math.log(10) },
   { name: "b = -10, t' = 0", bias: -10, tPrime: 0 },
   { name: "b = 0, t' = 0", bias: 0, tPrime: 0 },
-];
+].slice(0, PLAN.inits);
+const LOSSES = ['sigmoid', 'softmax'];
+const RESULTS = path.join(__dirname, '..', 'bench', 'results', `study${QUICK ? '-quick' : ''}.json`);
+
+// A run is its training configuration; each is evaluated on the validation and the test
+// scenes, and the study's parts are selections of the runs (the batch sweep's run at the
+// probe batch is also the noise curve's p = 0 and the paper's initialisation).
+const keyOf = (r) => [r.loss, r.batchSize, r.seed, r.peakRate, r.noise, r.bias, r.tPrime].join('|');
+const runOf = (fields) => ({ noise: 0, ...PAPER_INIT, seed: PLAN.seeds[0], ...fields });
+const isPaperInit = (r) => r.bias === PAPER_INIT.bias && r.tPrime === PAPER_INIT.tPrime;
+
+/** Mean, min and max of `values` (the seeds' spread). */
+function spread(values) {
+  return {
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+  };
+}
+
+/** Both directions' top-1 retrieval, averaged: the one number a choice is made on. */
+const meanRetrieval = (r) => (r.imageToText + r.textToImage) / 2;
+
+/** The study's parts as selections of the runs, for the chosen peak rate. */
+function parts(results, peakRate) {
+  const chosen = results.filter((r) => r.peakRate === peakRate);
+  return {
+    tune: results.filter(
+      (r) => r.batchSize === PLAN.tuneBatch && r.seed === PLAN.seeds[0] && r.noise === 0 && isPaperInit(r),
+    ),
+    batch: chosen.filter((r) => r.noise === 0 && isPaperInit(r)),
+    noise: chosen.filter((r) => r.batchSize === PLAN.probeBatch && isPaperInit(r)),
+    init: chosen.filter((r) => r.loss === 'sigmoid' && r.batchSize === PLAN.probeBatch && r.noise === 0),
+  };
+}
+
+/** The peak rate with the best validation retrieval, averaged over both losses. */
+function chooseRate(results) {
+  const { tune } = parts(results, undefined);
+  const scored = PLAN.rates.map((peakRate) => {
+    const runs = tune.filter((r) => r.peakRate === peakRate);
+    return { peakRate, score: runs.reduce((sum, r) => sum + meanRetrieval(r.validation), 0) / runs.length };
+  });
+  return scored.reduce((best, t) => (t.score > best.score ? t : best)).peakRate;
+}
 
 async function main() {
-  const tf = require('@tensorflow/tfjs-node');
-  const scenes = makeScenes(11, { colors: 6, shapes: 4 });
-  const labelRuns = LABEL_BATCHES.flatMap((batchSize) =>
-    [false, true].map((captionLabels) => ({ kind: 'labels', loss: 'sigmoid', batchSize, captionLabels })),
+  const { tf, backend } = await loadTfjs();
+  const started = Date.now();
+  const split = splitScenes();
+  const tower = loadTower(tf);
+  // The locked tower's embeddings, once: one rendering of each scene.
+  const prepare = (scenes, seed) => ({
+    images: tf.tensor2d(embedImages(tf, tower, renderAll(scenes, seed)), [scenes.length, EMBEDDING]),
+    texts: tf.tensor2d(textFeatures(scenes), [scenes.length, TEXT_FEATURES]),
+  });
+  const data = {
+    train: prepare(split.train, 1e6),
+    validation: prepare(split.validation, 2e6),
+    test: prepare(split.test, 3e6),
+  };
+  tower.dispose();
+  console.log(
+    `SigLiT in miniature on '${backend}': ${split.train.length} training scenes, ${split.validation.length} validation, ` +
+      `${split.test.length} test (chance ${(100 / split.test.length).toFixed(3)} %); image embeddings in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-  const runs = LABELS_ONLY
-    ? labelRuns
-    : [
-        ...BATCHES.flatMap((batchSize) =>
-          ['sigmoid', 'softmax'].map((loss) => ({ kind: 'batch', loss, batchSize })),
-        ),
-        ...ABLATION.map((a) => ({ kind: 'ablation', loss: 'sigmoid', batchSize: ABLATION_BATCH, ...a })),
-        ...labelRuns,
-      ];
-  const progress = createProgress(runs.length, 'study');
-  const results = [];
-  for (const run of runs) {
-    const label = `${run.loss} batch ${run.batchSize}${run.name ? ` ${run.name}` : ''}${run.captionLabels ? ' caption labels' : ''}`;
-    progress.start(label);
-    const started = Date.now();
-    const { model, history } = await train(tf, {
-      scenes,
-      loss: run.loss,
-      batchSize: run.batchSize,
-      examples: EXAMPLES,
-      seed: 5,
-      captionLabels: run.captionLabels ?? false,
-      ...(run.loss === 'sigmoid'
-        ? { tPrime: run.tPrime ?? Math.log(10), bias: run.bias ?? -10 }
-        : { tPrime: Math.log(10) }),
-    });
-    const accuracy = evaluate(tf, model, scenes.heldOut);
-    model.dispose();
-    results.push({
-      ...run,
-      examples: EXAMPLES,
-      seconds: (Date.now() - started) / 1000,
-      finalLoss: history.at(-1).loss,
-      ...accuracy,
-    });
-    progress.step(`${label}: image->text ${(100 * accuracy.imageToText).toFixed(1)}%`);
-  }
+
+  const fresh = process.argv.includes('--fresh') || !fs.existsSync(RESULTS);
+  const saved = fresh ? { results: [] } : JSON.parse(fs.readFileSync(RESULTS, 'utf8'));
+  const results = saved.results;
+  const save = (extra = {}) => {
+    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+    const plan = {
+      ...PLAN,
+      largest: LARGEST,
+      trainScenes: split.train.length,
+      testScenes: split.test.length,
+    };
+    Object.assign(saved, extra);
+    fs.writeFileSync(RESULTS, JSON.stringify({ ...saved, backend, plan, results }, null, 1) + '\n');
+  };
+
+  const tuneRuns = PLAN.rates.flatMap((peakRate) =>
+    LOSSES.map((loss) => runOf({ loss, batchSize: PLAN.tuneBatch, peakRate })),
+  );
+  const laterRuns = (peakRate) =>
+    PLAN.seeds.flatMap((seed) => [
+      ...PLAN.batches.flatMap((batchSize) =>
+        LOSSES.map((loss) => runOf({ loss, batchSize, seed, peakRate })),
+      ),
+      ...PLAN.noise.flatMap((noise) =>
+        LOSSES.map((loss) => runOf({ loss, batchSize: PLAN.probeBatch, seed, peakRate, noise })),
+      ),
+      ...INITS.map(({ bias, tPrime }) =>
+        runOf({ loss: 'sigmoid', batchSize: PLAN.probeBatch, seed, peakRate, bias, tPrime }),
+      ),
+    ]);
+  const progress = createProgress(tuneRuns.length + laterRuns(0).length, 'study');
+  const runAll = async (runs) => {
+    for (const run of runs) {
+      const label = `${run.loss} batch ${run.batchSize} seed ${run.seed} rate ${run.peakRate}${run.noise ? ` p=${run.noise}` : ''}${isPaperInit(run) ? '' : ` b=${run.bias} t'=${run.tPrime.toFixed(2)}`}`;
+      if (results.some((r) => keyOf(r) === keyOf(run))) {
+        progress.step(`${label}: done before`);
+        continue;
+      }
+      progress.start(label);
+      const runStarted = Date.now();
+      const trained = await trainTextTower(tf, {
+        images: data.train.images,
+        texts: data.train.texts,
+        examples: PLAN.examples,
+        ...run,
+      });
+      const test = retrieval(tf, trained.tower, data.test.images, data.test.texts);
+      results.push({
+        ...run,
+        examples: PLAN.examples,
+        steps: trained.steps,
+        seconds: (Date.now() - runStarted) / 1000,
+        stepSeconds: trained.stepSeconds,
+        finalLoss: trained.history.at(-1).loss,
+        learnedT: Math.exp(trained.scalars.tPrime.dataSync()[0]),
+        learnedBias: run.loss === 'sigmoid' ? trained.scalars.bias.dataSync()[0] : null,
+        imageToText: test.imageToText,
+        textToImage: test.textToImage,
+        validation: retrieval(tf, trained.tower, data.validation.images, data.validation.texts),
+      });
+      trained.tower.dispose();
+      tf.dispose([trained.scalars.tPrime, trained.scalars.bias]);
+      save();
+      progress.step(`${label}: test image->text ${(100 * test.imageToText).toFixed(1)}%`);
+    }
+  };
+  await runAll(tuneRuns);
+  const peakRate = chooseRate(results);
+  await runAll(laterRuns(peakRate));
   progress.finish();
 
-  const pct = (v) => `${(100 * v).toFixed(1)}%`;
+  // How much of a step at the largest batch is the loss (forward and backward, the same op).
+  const lossShare = LOSSES.map((loss) => {
+    const steps = parts(results, peakRate).batch.filter((r) => r.loss === loss && r.batchSize === LARGEST);
+    return {
+      loss,
+      batchSize: LARGEST,
+      lossSeconds: lossSeconds(tf, loss, LARGEST),
+      stepSeconds: steps.length > 0 ? Math.min(...steps.map((r) => r.stepSeconds)) : null,
+    };
+  });
+  save({ peakRate, lossShare, seconds: (Date.now() - started) / 1000 });
+  report(parts(results, peakRate), peakRate, lossShare, split.test.length);
+  charts(parts(results, peakRate));
   console.log(
-    `\nheld-out zero-shot retrieval among ${scenes.heldOut.length} unseen combinations (chance ${pct(1 / scenes.heldOut.length)}), ${EXAMPLES} examples per run`,
+    `\nsaved ${path.relative(process.cwd(), RESULTS)} and its charts in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-  console.log('batch  loss      image->text  text->image  final loss   seconds');
-  for (const r of results.filter((r) => r.kind === 'batch')) {
-    console.log(
-      `${String(r.batchSize).padStart(5)}  ${r.loss.padEnd(8)}  ${pct(r.imageToText).padStart(11)}  ${pct(r.textToImage).padStart(11)}  ${r.finalLoss.toFixed(3).padStart(10)}  ${r.seconds.toFixed(0).padStart(8)}`,
-    );
-  }
-  console.log(`\nbias / temperature initialisation (sigmoid, batch ${ABLATION_BATCH})`);
-  for (const r of results.filter((r) => r.kind === 'ablation')) {
-    console.log(
-      `${r.name.padEnd(30)}  image->text ${pct(r.imageToText).padStart(6)}  text->image ${pct(r.textToImage).padStart(6)}`,
-    );
-  }
+  tf.dispose(Object.values(data).flatMap((d) => [d.images, d.texts]));
+}
 
-  if (labelRuns.length > 0) {
-    console.log('\ncaption labels as positives (sigmoid, same examples and steps)');
-    for (const r of results.filter((r) => r.kind === 'labels')) {
-      console.log(
-        `batch ${String(r.batchSize).padStart(4)}  ${(r.captionLabels ? 'caption labels' : 'diagonal').padEnd(14)}  image->text ${pct(r.imageToText).padStart(6)}  text->image ${pct(r.textToImage).padStart(6)}`,
-      );
+const pct = (v) => `${(100 * v).toFixed(1)}%`;
+const showSpread = (s) => (s.n > 1 ? `${pct(s.mean)} (${pct(s.min)}-${pct(s.max)})` : pct(s.mean));
+
+/** The seeds' spread of image->text and text->image over `runs`. */
+function summarize(runs) {
+  return {
+    imageToText: spread(runs.map((r) => r.imageToText)),
+    textToImage: spread(runs.map((r) => r.textToImage)),
+  };
+}
+
+/** Values of `axis` in `runs`, ascending. */
+const valuesOf = (runs, axis) => [...new Set(runs.map((r) => r[axis]))].sort((a, b) => a - b);
+
+function report(part, peakRate, lossShare, testScenes) {
+  console.log(`\npeak learning rate chosen on the validation scenes (batch ${PLAN.tuneBatch}): ${peakRate}`);
+  for (const r of part.tune)
+    console.log(
+      `  ${r.loss.padEnd(8)} rate ${String(r.peakRate).padEnd(6)}: validation ${pct(meanRetrieval(r.validation))}`,
+    );
+  console.log(
+    `zero-shot retrieval on ${testScenes} test scenes, image->text / text->image (mean over seeds, min-max)`,
+  );
+  for (const [kind, axis, name] of [
+    ['batch', 'batchSize', 'batch'],
+    ['noise', 'noise', 'noise p ='],
+  ]) {
+    for (const value of valuesOf(part[kind], axis)) {
+      const line = LOSSES.map((loss) => {
+        const runs = part[kind].filter((r) => r.loss === loss && r[axis] === value);
+        if (runs.length === 0) return '';
+        const s = summarize(runs);
+        return `${loss} ${showSpread(s.imageToText)} / ${showSpread(s.textToImage)}`;
+      });
+      console.log(`${name} ${String(value).padStart(5)}: ${line.join('   ')}`);
     }
   }
-
-  const dir = path.join(__dirname, '..', 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const suffix = (LABELS_ONLY ? '-labels' : '') + (quick ? '-quick' : '');
-  if (LABELS_ONLY) {
-    fs.writeFileSync(
-      path.join(dir, `study${suffix}.json`),
-      JSON.stringify({ examples: EXAMPLES, heldOut: scenes.heldOut.length, results }, null, 1) + '\n',
-    );
-    console.log(`\nsaved bench/results/study${suffix}.json`);
-    return;
+  for (const init of INITS) {
+    const runs = part.init.filter((r) => r.bias === init.bias && r.tPrime === init.tPrime);
+    if (runs.length === 0) continue;
+    const s = summarize(runs);
+    console.log(`init ${init.name.padEnd(30)} ${showSpread(s.imageToText)} / ${showSpread(s.textToImage)}`);
   }
-  fs.writeFileSync(
-    path.join(dir, `study${suffix}.json`),
-    JSON.stringify({ examples: EXAMPLES, heldOut: scenes.heldOut.length, results }, null, 1) + '\n',
-  );
-  const series = ['sigmoid', 'softmax'].flatMap((loss) =>
-    ['imageToText', 'textToImage'].map((metric) => ({
-      name: `${loss} ${metric === 'imageToText' ? 'image→text' : 'text→image'}`,
-      dashed: metric === 'textToImage',
-      points: results
-        .filter((r) => r.kind === 'batch' && r.loss === loss)
-        .map((r) => [r.batchSize, 100 * r[metric]]),
-    })),
-  );
+  for (const s of lossShare.filter((s) => s.stepSeconds !== null))
+    console.log(
+      `${s.loss} at batch ${s.batchSize}: ${(1000 * s.stepSeconds).toFixed(0)} ms a step, of which the loss ` +
+        `${(1000 * s.lossSeconds).toFixed(0)} ms (${pct(s.lossSeconds / s.stepSeconds)})`,
+    );
+}
+
+function charts(part) {
+  const suffix = QUICK ? '-quick' : '';
+  const dir = path.dirname(RESULTS);
+  const curve = (runs, axis, scale) =>
+    LOSSES.map((loss) => ({
+      name: `${loss} (mean of image→text and text→image)`,
+      points: valuesOf(runs, axis).map((v) => {
+        const at = runs.filter((r) => r.loss === loss && r[axis] === v);
+        return [scale(v), (100 * at.reduce((sum, r) => sum + meanRetrieval(r), 0)) / at.length];
+      }),
+    }));
   fs.writeFileSync(
     path.join(dir, `study${suffix}.svg`),
     lineChart({
-      title: `Zero-shot retrieval vs batch size (${EXAMPLES / 1024}k examples each)`,
+      title: 'SigLiT in miniature: zero-shot retrieval against batch size (one example budget)',
       xLabel: 'batch size',
-      yLabel: `held-out top-1 accuracy (%), ${scenes.heldOut.length} candidates`,
-      series,
+      yLabel: 'test top-1 retrieval (%)',
+      series: curve(part.batch, 'batchSize', (v) => v),
       linearY: [0, 100],
       formatX: String,
       formatY: (v) => v.toFixed(0),
     }),
   );
-  console.log(`\nsaved bench/results/study${suffix}.json and study${suffix}.svg`);
+  fs.writeFileSync(
+    path.join(dir, `study-noise${suffix}.svg`),
+    lineChart({
+      title: `Label noise: the texts of a fraction p of the pairs shuffled (batch ${PLAN.probeBatch})`,
+      xLabel: '1 + 100·p (log axis)',
+      yLabel: 'test top-1 retrieval (%)',
+      series: curve(part.noise, 'noise', (v) => 1 + 100 * v),
+      linearY: [0, 100],
+      formatX: String,
+      formatY: (v) => v.toFixed(0),
+    }),
+  );
 }
 
 main().catch((error) => {
