@@ -135,9 +135,10 @@ async function main() {
   );
   const laterRuns = (peakRate) =>
     PLAN.seeds.flatMap((seed) => [
-      ...PLAN.batches.flatMap((batchSize) =>
-        LOSSES.map((loss) => runOf({ loss, batchSize, seed, peakRate })),
-      ),
+      // Largest batches first: the ones the paper's claims are about.
+      ...[...PLAN.batches]
+        .reverse()
+        .flatMap((batchSize) => LOSSES.map((loss) => runOf({ loss, batchSize, seed, peakRate }))),
       ...PLAN.noise.flatMap((noise) =>
         LOSSES.map((loss) => runOf({ loss, batchSize: PLAN.probeBatch, seed, peakRate, noise })),
       ),
