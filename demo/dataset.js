@@ -135,6 +135,7 @@ function batch(pool, count, random) {
 
 module.exports = {
   SIZE,
+  COLORS,
   CAPTION_LENGTH,
   VOCABULARY,
   rng,

@@ -6,19 +6,11 @@
 // Split by scene (combination) into training, validation (for choosing the schedule) and test
 // (what the study reports), disjoint.
 'use strict';
-const { SIZE, drawShape, rng } = require('../dataset');
+const { COLORS: DEMO_COLORS, SIZE, drawShape, rng } = require('../dataset');
 
 const SIZES = { small: 4.5, large: 7 };
-const COLORS = {
-  red: [0.9, 0.15, 0.1],
-  green: [0.15, 0.75, 0.2],
-  blue: [0.15, 0.3, 0.95],
-  yellow: [0.95, 0.85, 0.1],
-  purple: [0.6, 0.2, 0.75],
-  cyan: [0.1, 0.8, 0.85],
-  orange: [1, 0.55, 0.1],
-  white: [0.95, 0.95, 0.95],
-};
+// The demo's six colours and two more.
+const COLORS = { ...DEMO_COLORS, orange: [1, 0.55, 0.1], white: [0.95, 0.95, 0.95] };
 const SHAPES = ['circle', 'square', 'triangle', 'diamond', 'cross'];
 const RELATIONS = ['left of', 'above'];
 const BACKGROUNDS = {
