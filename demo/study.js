@@ -6,7 +6,8 @@
 // initialisation (Table 4). Zero-shot retrieval on the 5,120 test scenes, never seen in training.
 // Every finished run is saved at once to bench/results/study.json, and a rerun skips the runs
 // that file already has (`-- --fresh` starts over), so the study can be run in parts.
-// `-- --quick`: a reduced sweep, under 2 minutes (bench/results/study-quick.json).
+// `-- --report`: no training, the tables and charts of what the file has. `-- --quick`: a
+// reduced sweep, under 2 minutes (bench/results/study-quick.json).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,6 +20,7 @@ const { lossSeconds, retrieval, trainTextTower } = require('./lit/train');
 const { TEXT_FEATURES, splitScenes, renderAll, textFeatures } = require('./lit/world');
 
 const QUICK = process.argv.includes('--quick');
+const REPORT_ONLY = process.argv.includes('--report');
 const LARGEST = QUICK ? 4096 : 16384;
 const PLAN = QUICK
   ? {
@@ -94,12 +96,9 @@ function chooseRate(results) {
   return scored.reduce((best, t) => (t.score > best.score ? t : best)).peakRate;
 }
 
-async function main() {
-  const { tf, backend } = await loadTfjs();
-  const started = Date.now();
-  const split = splitScenes();
+/** The locked tower's embeddings of each split (one rendering of each scene) and the texts' features. */
+function lockedEmbeddings(tf, split) {
   const tower = loadTower(tf);
-  // The locked tower's embeddings, once: one rendering of each scene.
   const prepare = (scenes, seed) => ({
     images: tf.tensor2d(embedImages(tf, tower, renderAll(scenes, seed)), [scenes.length, EMBEDDING]),
     texts: tf.tensor2d(textFeatures(scenes), [scenes.length, TEXT_FEATURES]),
@@ -110,6 +109,14 @@ async function main() {
     test: prepare(split.test, 3e6),
   };
   tower.dispose();
+  return data;
+}
+
+async function main() {
+  const { tf, backend } = await loadTfjs();
+  const started = Date.now();
+  const split = splitScenes();
+  const data = REPORT_ONLY ? {} : lockedEmbeddings(tf, split);
   console.log(
     `SigLiT in miniature on '${backend}': ${split.train.length} training scenes, ${split.validation.length} validation, ` +
       `${split.test.length} test (chance ${(100 / split.test.length).toFixed(3)} %); image embeddings in ${((Date.now() - started) / 1000).toFixed(0)} s`,
@@ -154,6 +161,10 @@ async function main() {
         progress.step(`${label}: done before`);
         continue;
       }
+      if (REPORT_ONLY) {
+        progress.step(`${label}: not run yet`);
+        continue;
+      }
       progress.start(label);
       const runStarted = Date.now();
       const trained = await trainTextTower(tf, {
@@ -175,6 +186,7 @@ async function main() {
         imageToText: test.imageToText,
         textToImage: test.textToImage,
         validation: retrieval(tf, trained.tower, data.validation.images, data.validation.texts),
+        ...(run.batchSize === LARGEST ? { lossSeconds: lossSeconds(tf, run.loss, LARGEST) } : {}),
       });
       trained.tower.dispose();
       tf.dispose([trained.scalars.tPrime, trained.scalars.bias]);
@@ -187,18 +199,24 @@ async function main() {
   await runAll(laterRuns(peakRate));
   progress.finish();
 
-  // How much of a step at the largest batch is the loss (forward and backward, the same op).
+  // How much of a step at the largest batch is the loss (forward and backward, the same op),
+  // timed right after the run, or now where the run was saved without it.
   const lossShare = LOSSES.map((loss) => {
-    const steps = parts(results, peakRate).batch.filter((r) => r.loss === loss && r.batchSize === LARGEST);
+    const runs = parts(results, peakRate).batch.filter((r) => r.loss === loss && r.batchSize === LARGEST);
+    const timed = runs.find((r) => r.lossSeconds !== undefined);
     return {
       loss,
       batchSize: LARGEST,
-      lossSeconds: lossSeconds(tf, loss, LARGEST),
-      stepSeconds: steps.length > 0 ? Math.min(...steps.map((r) => r.stepSeconds)) : null,
+      lossSeconds: timed?.lossSeconds ?? lossSeconds(tf, loss, LARGEST),
+      stepSeconds: runs.length > 0 ? Math.min(...runs.map((r) => r.stepSeconds)) : null,
     };
   });
-  save({ peakRate, lossShare, seconds: (Date.now() - started) / 1000 });
+  save({ peakRate, lossShare });
   report(parts(results, peakRate), peakRate, lossShare, split.test.length);
+  const minutes = results.reduce((sum, r) => sum + r.seconds, 0) / 60;
+  console.log(
+    `${results.length} runs in ${minutes.toFixed(0)} minutes of training on '${saved.backend ?? backend}'`,
+  );
   charts(parts(results, peakRate));
   console.log(
     `\nsaved ${path.relative(process.cwd(), RESULTS)} and its charts in ${((Date.now() - started) / 1000).toFixed(0)} s`,
