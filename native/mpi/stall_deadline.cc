@@ -1,6 +1,7 @@
 #include "stall_deadline.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,18 +48,16 @@ double stallTimeoutSeconds() { return timeoutSeconds.load(); }
 void setStallTimeoutSeconds(double seconds) { timeoutSeconds.store(seconds); }
 
 void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
-                      const std::vector<Peer>& peers, const char* what, double minimumSeconds,
-                      const std::atomic<bool>* stop) {
+                      const std::vector<Peer>& peers, const char* what, double minimumSeconds) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const double limit = std::max(minimumSeconds, stallTimeoutSeconds());
   int complete = requests.empty() ? 1 : 0;
   bool reported = false;
-  while (!complete && (stop == nullptr || !stop->load(std::memory_order_relaxed))) {
+  while (!complete) {
     MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete, MPI_STATUSES_IGNORE);
     if (complete) break;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
-    if (stop != nullptr) continue;
     const double waited = std::chrono::duration<double>(Clock::now() - started).count();
     if (!reported && waited > limit) {
       // Said at once, but the job is ended only after as long again: where the whole host is

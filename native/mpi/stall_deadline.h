@@ -6,7 +6,6 @@
 
 #include <mpi.h>
 
-#include <atomic>
 #include <vector>
 
 namespace siglip::mpi {
@@ -23,13 +22,12 @@ struct Peer {
 };
 
 // Waits for `requests` (sleeping between tests rather than spinning a core), at least
-// `minimumSeconds` and at least the stall timeout; `stop` (optional) ends the wait early.
+// `minimumSeconds` and at least the stall timeout.
 // Past the deadline it prints "rank R stopped hearing from rank P ..." (the requests still
 // pending, with `peers[i]` for requests[i], or the collective `what`); past twice the
 // deadline, unless MPI has ended the job by then, it calls MPI_Abort.
 void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
-                      const std::vector<Peer>& peers, const char* what, double minimumSeconds = 0,
-                      const std::atomic<bool>* stop = nullptr);
+                      const std::vector<Peer>& peers, const char* what, double minimumSeconds = 0);
 
 // MPI_Allgather of `bytes` bytes from every rank into `all` (rank order), as point-to-point
 // messages so that a stall names the ranks that stayed silent.
