@@ -115,7 +115,7 @@ for (const backend of BACKENDS) {
 
     test('thousands of calls inside tf.tidy leak no tensors and no memory', async () => {
       // Rows enough that a leak of each call's gradients (2 x 256 x 32 floats) stands far above
-      // the measurement's noise (up to ~15 MiB between runs on Node 24).
+      // the measurement's noise (up to 38 MiB between runs, Node 26 on wasm).
       const rows = 256;
       const dim = 32;
       const random = rng(7);
@@ -148,17 +148,18 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 1000; i++) step(); // TensorFlow's allocator grows during the first ~1000 calls
       const tensors = tf.memory().numTensors;
       const before = await settled();
-      const calls = 2000;
+      const calls = 3000;
       for (let i = 0; i < calls; i++) step();
       const after = await settled();
       assert.equal(tf.memory().numTensors, tensors);
       const MiB = 2 ** 20;
       const heapGrowth = (after.heap - before.heap) / MiB;
       assert.ok(heapGrowth < 2, `the JS heap in use grew ${heapGrowth.toFixed(1)} MiB over ${calls} calls`);
-      // Keeping each call's gradient buffers (64 KiB) would add 125 MiB here.
+      // Keeping each call's gradient buffers (64 KiB) would add 188 MiB here; without a leak it
+      // grew by up to 38 MiB (Node 26, wasm), so the bound sits between.
       const nativeGrowth = (after.outsideHeap - before.outsideHeap) / MiB;
       assert.ok(
-        nativeGrowth < 32,
+        nativeGrowth < 64,
         `memory outside the JS heap grew ${nativeGrowth.toFixed(1)} MiB over ${calls} calls`,
       );
       tf.dispose([xt, yt]);
