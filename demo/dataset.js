@@ -35,6 +35,15 @@ function rng(seed) {
   return random;
 }
 
+/** Shuffles `items` (an array or a typed array) in place with `random` (Fisher-Yates); returns it. */
+function shuffle(items, random) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
 /** Every object [size, color, shape] over the first `colors` colours and `shapes` shapes. */
 function objects(colors, shapes) {
   const out = [];
@@ -55,11 +64,7 @@ function scenes(seed, { heldOutFraction = 0.2, colors = 4, shapes = 3 } = {}) {
   const all = [];
   for (const left of objects(colors, shapes))
     for (const right of objects(colors, shapes)) all.push({ left, right });
-  const random = rng(seed);
-  for (let i = all.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
+  shuffle(all, rng(seed));
   const cut = Math.round(all.length * heldOutFraction);
   return { heldOut: all.slice(0, cut), train: all.slice(cut) };
 }
@@ -139,6 +144,7 @@ module.exports = {
   CAPTION_LENGTH,
   VOCABULARY,
   rng,
+  shuffle,
   scenes,
   caption,
   tokenize,

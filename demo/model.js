@@ -89,10 +89,9 @@ function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10, initSeed, to
     tPrime: tf.variable(tf.scalar(tPrime), true, 'tPrime'),
     bias: tf.variable(tf.scalar(bias), true, 'bias'),
   };
-  const normalize = (v) => tf.div(v, tf.add(tf.norm(v, 'euclidean', 1, true), 1e-6));
   return {
-    embedImages: (images) => normalize(image.apply(images)),
-    embedTexts: (tokens) => normalize(text.apply(mlp ? oneHotRows(tf, tokens) : tokens)),
+    embedImages: (images) => l2Normalize(tf, image.apply(images)),
+    embedTexts: (tokens) => l2Normalize(tf, text.apply(mlp ? oneHotRows(tf, tokens) : tokens)),
     scalars,
     trainableVariables: () => [
       ...image.trainableWeights.map((w) => w.read()),
@@ -108,9 +107,14 @@ function createDualEncoder(tf, { tPrime = Math.log(10), bias = -10, initSeed, to
   };
 }
 
+/** Each row of v divided by its L2 norm. */
+function l2Normalize(tf, v) {
+  return tf.div(v, tf.add(tf.norm(v, 'euclidean', 1, true), 1e-6));
+}
+
 /** [rows, CAPTION_LENGTH] token ids as [rows, CAPTION_LENGTH * VOCABULARY.length] one-hot rows. */
 function oneHotRows(tf, tokens) {
   return tf.reshape(tf.oneHot(tokens, VOCABULARY.length), [tokens.shape[0], -1]);
 }
 
-module.exports = { createDualEncoder, EMBEDDING };
+module.exports = { createDualEncoder, l2Normalize, EMBEDDING };

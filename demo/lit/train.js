@@ -5,7 +5,8 @@
 // scenes), so a batch never holds one scene twice.
 'use strict';
 const { siglipLoss, softmaxLoss } = require('../..');
-const { rng } = require('../dataset');
+const { rng, shuffle } = require('../dataset');
+const { l2Normalize: normalize } = require('../model');
 const { EMBEDDING } = require('./image-tower');
 const { TEXT_FEATURES } = require('./world');
 
@@ -22,8 +23,6 @@ function createTextTower(tf, seed) {
   });
 }
 
-const normalize = (tf, v) => tf.div(v, tf.add(tf.norm(v, 'euclidean', 1, true), 1e-6));
-
 /** The peak learning rate scaled by the schedule at `step` of `steps` (1-based). */
 function scheduledRate(peak, step, steps) {
   const warmup = Math.max(1, Math.round(WARMUP_FRACTION * steps));
@@ -38,11 +37,10 @@ function batchIndices(count, batchSize, random) {
   let next = 0;
   return () => {
     if (next + batchSize > order.length) {
-      order = Int32Array.from({ length: count }, (_, i) => i);
-      for (let i = count - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      order = shuffle(
+        Int32Array.from({ length: count }, (_, i) => i),
+        random,
+      );
       next = 0;
     }
     next += batchSize;
@@ -60,11 +58,10 @@ function corruptTexts(indices, p, random) {
     const j = i + Math.floor(random() * (texts.length - i));
     [picked[i], picked[j]] = [picked[j], picked[i]];
   }
-  const moved = Array.from(picked.subarray(0, k), (i) => texts[i]);
-  for (let i = moved.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [moved[i], moved[j]] = [moved[j], moved[i]];
-  }
+  const moved = shuffle(
+    Array.from(picked.subarray(0, k), (i) => texts[i]),
+    random,
+  );
   picked.subarray(0, k).forEach((i, n) => (texts[i] = moved[n]));
   return texts;
 }

@@ -6,7 +6,7 @@
 // Split by scene (combination) into training, validation (for choosing the schedule) and test
 // (what the study reports), disjoint.
 'use strict';
-const { COLORS: DEMO_COLORS, SIZE, drawShape, rng } = require('../dataset');
+const { COLORS: DEMO_COLORS, SIZE, drawShape, rng, shuffle } = require('../dataset');
 
 const SIZES = { small: 4.5, large: 7 };
 // The demo's six colours and two more.
@@ -47,12 +47,7 @@ function allScenes() {
 
 /** The scenes, shuffled with `seed` and split into { train, validation, test } (disjoint). */
 function splitScenes(seed = 17, { validationFraction = 0.05, testFraction = 0.1 } = {}) {
-  const all = allScenes();
-  const random = rng(seed);
-  for (let i = all.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
+  const all = shuffle(allScenes(), rng(seed));
   const test = Math.round(all.length * testFraction);
   const validation = Math.round(all.length * validationFraction);
   return {
