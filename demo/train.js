@@ -137,14 +137,20 @@ function evaluate(tf, model, heldOut, seed = 99) {
   const [imageToText, textToImage] = tf.tidy(() => {
     const x = model.embedImages(tf.tensor4d(images, [n, SIZE, SIZE, 3]));
     const y = model.embedTexts(tf.tensor2d(tokens, [n, CAPTION_LENGTH], 'int32'));
-    const similarity = tf.matMul(x, y, false, true);
-    const truth = tf.range(0, n, 1, 'int32');
-    return [
-      tf.mean(tf.cast(tf.equal(tf.argMax(similarity, 1), truth), 'float32')).dataSync()[0],
-      tf.mean(tf.cast(tf.equal(tf.argMax(similarity, 0), truth), 'float32')).dataSync()[0],
-    ];
+    return topOneRetrieval(tf, x, y);
   });
   return { imageToText, textToImage, candidates: n, chance: 1 / n };
 }
 
-module.exports = { train, evaluate };
+/** Top-1 retrieval of row i of y for row i of x and back: [image->text, text->image]. */
+function topOneRetrieval(tf, x, y) {
+  return tf.tidy(() => {
+    const similarity = tf.matMul(x, y, false, true);
+    const truth = tf.range(0, x.shape[0], 1, 'int32');
+    const top1 = (axis) =>
+      tf.mean(tf.cast(tf.equal(tf.argMax(similarity, axis), truth), 'float32')).dataSync()[0];
+    return [top1(1), top1(0)];
+  });
+}
+
+module.exports = { train, evaluate, topOneRetrieval };

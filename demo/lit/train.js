@@ -7,6 +7,7 @@
 const { siglipLoss, softmaxLoss } = require('../..');
 const { rng, shuffle } = require('../dataset');
 const { l2Normalize: normalize } = require('../model');
+const { topOneRetrieval } = require('../train');
 const { EMBEDDING } = require('./image-tower');
 const { TEXT_FEATURES } = require('./world');
 
@@ -151,15 +152,10 @@ function lossSeconds(tf, loss, batchSize, rounds = 3) {
 
 /** Zero-shot retrieval among `images` ([n x 64] tensor) and the text tower's embeddings of `texts`. */
 function retrieval(tf, tower, images, texts) {
-  return tf.tidy(() => {
-    const n = images.shape[0];
-    const y = normalize(tf, tower.apply(texts));
-    const similarity = tf.matMul(images, y, false, true);
-    const truth = tf.range(0, n, 1, 'int32');
-    const top1 = (axis) =>
-      tf.mean(tf.cast(tf.equal(tf.argMax(similarity, axis), truth), 'float32')).dataSync()[0];
-    return { imageToText: top1(1), textToImage: top1(0), candidates: n };
-  });
+  const [imageToText, textToImage] = tf.tidy(() =>
+    topOneRetrieval(tf, images, normalize(tf, tower.apply(texts))),
+  );
+  return { imageToText, textToImage, candidates: images.shape[0] };
 }
 
 module.exports = { trainTextTower, retrieval, lossSeconds, scheduledRate, batchIndices, corruptTexts };
