@@ -22,11 +22,13 @@ if command -v nvcc > /dev/null; then
 fi
 
 # The rank ring (labels travelling with their blocks, unequal rows) on 1-4
-# ranks, where an MPI is installed. Open MPI's own allocations outlive
+# ranks and the stall notes on 3, where an MPI is installed. Open MPI's own allocations outlive
 # MPI_Finalize, so LeakSanitizer is off for these runs.
 if command -v mpirun > /dev/null && [ -x build-asan/siglip_rank_ring_test ]; then
   for ranks in 1 2 3 4; do
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
       mpirun --timeout 120 --oversubscribe --mca btl self,vader -np "$ranks" ./build-asan/siglip_rank_ring_test
   done
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun --timeout 60 --oversubscribe --mca btl self,vader -np 3 ./build-asan/siglip_stall_note_test
 fi

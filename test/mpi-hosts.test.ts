@@ -76,6 +76,21 @@ const env = {
   SIGLIP_MPI_STALL_TIMEOUT: String(STALL_TIMEOUT),
 };
 
+// A stall message that points at rank 2: one of its neighbours lost it, or a rank waiting on
+// one of them says (by their stall notes) that the neighbour is itself waiting on rank 2.
+const NAMES_RANK_2 =
+  /^siglip-loss: (rank [01] stopped hearing from rank 2|rank 2 stopped taking data from rank [01]|rank [01] stopped hearing from rank [01] \(rank [01] is itself waiting on rank 2)/;
+
+/** The ranks' stall messages, in the order mpirun printed them. */
+function stallMessages(output: string): string[] {
+  return output.match(/^siglip-loss: rank.*$/gm) ?? [];
+}
+
+/** The first stall message: even that one must name the rank behind the fault. */
+function firstStallMessage(output: string): string {
+  return stallMessages(output)[0] ?? `no stall message in:\n${output}`;
+}
+
 /** Bytes that crossed host 1's link (both ways), from the switch's side. */
 function linkBytes(): number {
   const stats = spawnSync('ip', ['-n', `${NAME}-sw`, '-s', '-j', 'link', 'show', 'p1'], { encoding: 'utf8' });
@@ -181,10 +196,8 @@ describe('siglip-loss/mpi across hosts (network namespaces, 1 Gbit/s links)', { 
     assert.notEqual(code, 0, run.output());
     // twice the deadline, then ~3 s for mpirun to end the ranks (as after a kill)
     assert.ok(seconds < 2 * STALL_TIMEOUT + 8, `mpirun ended ${seconds.toFixed(1)} s after the stop`);
-    assert.match(
-      run.output(),
-      /siglip-loss: (rank [01] stopped hearing from rank 2|rank 2 stopped taking data from rank [01])/,
-    );
+    t.diagnostic(stallMessages(run.output()).join('\n'));
+    assert.match(firstStallMessage(run.output()), NAMES_RANK_2);
     assert.match(run.output(), /MPI_ABORT was invoked/);
     assert.deepEqual(await leftRunning(5), [], 'processes left in the hosts');
   });
@@ -199,15 +212,8 @@ describe('siglip-loss/mpi across hosts (network namespaces, 1 Gbit/s links)', { 
       t.diagnostic(`mpirun ended ${seconds.toFixed(1)} s after the cut (exit code ${code})`);
       assert.notEqual(code, 0, run.output());
       assert.ok(seconds < 2 * STALL_TIMEOUT + 5, `mpirun ended ${seconds.toFixed(1)} s after the cut`);
-      // Host 2's neighbours in the ring, or host 2 itself, name the rank they lost.
-      // A rank waiting on a stalled neighbour may speak first ("rank 1 stopped hearing from
-      // rank 0"); one of the ranks' messages names the rank behind the cut.
-      const said = run.output().match(/^siglip-loss: rank.*$/gm) ?? [];
-      t.diagnostic(said.join('\n'));
-      assert.match(
-        said.join('\n'),
-        /siglip-loss: (rank [01] stopped hearing from rank 2|rank 2 stopped taking data from rank [01])/,
-      );
+      t.diagnostic(stallMessages(run.output()).join('\n'));
+      assert.match(firstStallMessage(run.output()), NAMES_RANK_2);
       // No rank runs on: the ranks on the connected hosts were killed, host 2's ends itself at
       // twice its deadline. (Host 2's Open MPI daemon may wait on its dead control connection:
       // the teardown ends it.)

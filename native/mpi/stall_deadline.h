@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <string>
 #include <vector>
 
 namespace siglip::mpi {
@@ -28,6 +29,15 @@ struct Peer {
 // deadline, unless MPI has ended the job by then, it calls MPI_Abort.
 void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
                       const std::vector<Peer>& peers, const char* what, double minimumSeconds = 0);
+
+// Past its deadline a rank tells every other rank which rank it waits on (a stall note) and
+// listens for theirs for `graceSeconds`, still testing its requests: a rank that waits on a
+// rank that is itself waiting then names the chain ("rank 1 stopped hearing from rank 0 (rank
+// 0 is itself waiting on rank 2)"), so that even the first message points at the fault rather
+// than at a healthy neighbour. Returns who stopped hearing from whom, or "" where the requests
+// completed meanwhile (the others are then told so).
+std::string describeStall(MPI_Comm comm, std::vector<MPI_Request>& requests,
+                          const std::vector<Peer>& peers, double graceSeconds);
 
 // MPI_Allgather of `bytes` bytes from every rank into `all` (rank order), as point-to-point
 // messages so that a stall names the ranks that stayed silent.
