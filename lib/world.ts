@@ -35,7 +35,8 @@ interface MpiAddon {
 export interface WorldOptions {
   /**
    * Seconds a rank waits for transfers or a collective that make no progress before it says
-   * which rank stopped hearing from which; after as long again, unless MPI has ended the job by
+   * (after a quarter as long again, in which the ranks compare which rank each waits on)
+   * which rank stopped hearing from which; at twice the deadline, unless MPI has ended the job by
    * then, it ends the whole job (a cut link raises no error in MPI, and TCP gives up only after
    * ~15 minutes). Default: the environment's `SIGLIP_MPI_STALL_TIMEOUT`, else 120; within the
    * ring never less than ten times this rank's longest block, so that no healthy step reaches it.
