@@ -200,15 +200,22 @@ async function main() {
   progress.finish();
 
   // How much of a step at the largest batch is the loss (forward and backward, the same op),
-  // timed right after the run, or now where the run was saved without it.
+  // timed right after each run, or now where no run was saved with it; each share is of one
+  // run's own step time, and the seeds give their range.
   const lossShare = LOSSES.map((loss) => {
     const runs = parts(results, peakRate).batch.filter((r) => r.loss === loss && r.batchSize === LARGEST);
-    const timed = runs.find((r) => r.lossSeconds !== undefined);
+    const timed = runs.filter((r) => r.lossSeconds !== undefined);
+    const pairs =
+      timed.length > 0
+        ? timed.map((r) => [r.stepSeconds, r.lossSeconds])
+        : runs.slice(0, 1).map((r) => [r.stepSeconds, lossSeconds(tf, loss, LARGEST)]);
     return {
       loss,
       batchSize: LARGEST,
-      lossSeconds: timed?.lossSeconds ?? lossSeconds(tf, loss, LARGEST),
-      stepSeconds: runs.length > 0 ? Math.min(...runs.map((r) => r.stepSeconds)) : null,
+      runs: pairs.length,
+      stepSeconds: pairs.length > 0 ? spread(pairs.map(([step]) => step)) : null,
+      lossSeconds: pairs.length > 0 ? spread(pairs.map(([, lossOnly]) => lossOnly)) : null,
+      share: pairs.length > 0 ? spread(pairs.map(([step, lossOnly]) => lossOnly / step)) : null,
     };
   });
   save({ peakRate, lossShare });
@@ -267,46 +274,64 @@ function report(part, peakRate, lossShare, testScenes) {
     const s = summarize(runs);
     console.log(`init ${init.name.padEnd(30)} ${showSpread(s.imageToText)} / ${showSpread(s.textToImage)}`);
   }
+  const ms = (s) =>
+    s.n > 1
+      ? `${(1000 * s.mean).toFixed(0)} (${(1000 * s.min).toFixed(0)}-${(1000 * s.max).toFixed(0)})`
+      : (1000 * s.mean).toFixed(0);
   for (const s of lossShare.filter((s) => s.stepSeconds !== null))
     console.log(
-      `${s.loss} at batch ${s.batchSize}: ${(1000 * s.stepSeconds).toFixed(0)} ms a step, of which the loss ` +
-        `${(1000 * s.lossSeconds).toFixed(0)} ms (${pct(s.lossSeconds / s.stepSeconds)})`,
+      `${s.loss} at batch ${s.batchSize}: ${ms(s.stepSeconds)} ms a step, of which the loss alone ` +
+        `${ms(s.lossSeconds)} ms, ${showSpread(s.share)} (${s.runs} run${s.runs > 1 ? 's' : ''})`,
     );
 }
 
 function charts(part) {
   const suffix = QUICK ? '-quick' : '';
   const dir = path.dirname(RESULTS);
-  const curve = (runs, axis, scale) =>
-    LOSSES.map((loss) => ({
-      name: `${loss} (mean of image→text and text→image)`,
-      points: valuesOf(runs, axis).map((v) => {
-        const at = runs.filter((r) => r.loss === loss && r[axis] === v);
-        return [scale(v), (100 * at.reduce((sum, r) => sum + meanRetrieval(r), 0)) / at.length];
-      }),
-    }));
+  // Each loss in one colour, text->image dashed; a point is the seeds' mean, its whisker their
+  // range.
+  const curves = (runs, axis, scale) =>
+    LOSSES.flatMap((loss, color) =>
+      [
+        ['imageToText', 'image→text'],
+        ['textToImage', 'text→image'],
+      ].map(([direction, label], dashed) => ({
+        name: `${loss} ${label}`,
+        color,
+        dashed: dashed === 1,
+        points: valuesOf(runs, axis).map((v) => {
+          const s = spread(
+            runs.filter((r) => r.loss === loss && r[axis] === v).map((r) => 100 * r[direction]),
+          );
+          return [scale(v), s.mean, s.min, s.max];
+        }),
+      })),
+    );
+  const chart = (runs, axis, scale, { formatX = String, ...labels }) => {
+    const series = curves(runs, axis, scale);
+    const lowest = Math.min(...series.flatMap((s) => s.points.map((p) => p[2])));
+    return lineChart({
+      ...labels,
+      yLabel: 'test top-1 retrieval (%)',
+      series,
+      formatX,
+      linearY: [[90, 80, 50, 0].find((floor) => floor <= lowest) ?? 0, 100],
+      formatY: (v) => v.toFixed(0),
+    });
+  };
   fs.writeFileSync(
     path.join(dir, `study${suffix}.svg`),
-    lineChart({
-      title: 'SigLiT in miniature: zero-shot retrieval against batch size (one example budget)',
-      xLabel: 'batch size',
-      yLabel: 'test top-1 retrieval (%)',
-      series: curve(part.batch, 'batchSize', (v) => v),
-      linearY: [0, 100],
-      formatX: String,
-      formatY: (v) => v.toFixed(0),
+    chart(part.batch, 'batchSize', (v) => v, {
+      title: 'SigLiT in miniature: retrieval against batch size',
+      xLabel: 'batch size (one example budget; points: mean over seeds, whiskers: min-max)',
     }),
   );
   fs.writeFileSync(
     path.join(dir, `study-noise${suffix}.svg`),
-    lineChart({
-      title: `Label noise: the texts of a fraction p of the pairs shuffled (batch ${PLAN.probeBatch})`,
-      xLabel: '1 + 100·p (log axis)',
-      yLabel: 'test top-1 retrieval (%)',
-      series: curve(part.noise, 'noise', (v) => 1 + 100 * v),
-      linearY: [0, 100],
-      formatX: String,
-      formatY: (v) => v.toFixed(0),
+    chart(part.noise, 'noise', (v) => 1 + 100 * v, {
+      title: `Label noise at batch ${PLAN.probeBatch}`,
+      xLabel: 'p, the fraction of pairs whose texts are shuffled (axis: log of 1 + 100·p)',
+      formatX: (v) => String((v - 1) / 100),
     }),
   );
 }

@@ -20,9 +20,10 @@ function logTicks(lo, hi) {
 }
 
 /**
- * series: [{ name, points: [[x, y], ...], dashed? }]; marks: [{ x, y, label }]
- * (a failed run, say). formatX / formatY label the ticks. The x axis is
- * logarithmic; so is y unless linearY = [min, max] is given.
+ * series: [{ name, points: [[x, y], ...] or [[x, y, low, high], ...] (a whisker from low to
+ * high: the seeds' spread, say), dashed?, color? (an index into the palette; by default the
+ * series' own) }]; marks: [{ x, y, label }] (a failed run, say). formatX / formatY label the
+ * ticks. The x axis is logarithmic; so is y unless linearY = [min, max] is given.
  */
 function lineChart({
   title,
@@ -93,14 +94,20 @@ function lineChart({
     `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#999"/>`,
   );
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = COLORS[(s.color ?? i) % COLORS.length];
     const d = s.points
       .map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
       .join(' ');
     out.push(
       `<path d="${d}" fill="none" stroke="${color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="7 4"' : ''}/>`,
     );
-    for (const [x, y] of s.points) out.push(`<circle cx="${px(x)}" cy="${py(y)}" r="4" fill="${color}"/>`);
+    for (const [x, y, low, high] of s.points) {
+      out.push(`<circle cx="${px(x)}" cy="${py(y)}" r="4" fill="${color}"/>`);
+      if (low !== undefined && high !== undefined && high > low)
+        out.push(
+          `<line x1="${px(x)}" x2="${px(x)}" y1="${py(low)}" y2="${py(high)}" stroke="${color}" stroke-width="1.5"/>`,
+        );
+    }
     const ly = m.top + 14 + i * 22;
     out.push(
       `<line x1="${width - m.right + 14}" x2="${width - m.right + 40}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="7 4"' : ''}/>`,
