@@ -232,7 +232,8 @@ async function main() {
 }
 
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
-const showSpread = (s) => (s.n > 1 ? `${pct(s.mean)} (${pct(s.min)}-${pct(s.max)})` : pct(s.mean));
+const showSpread = (s, format = pct) =>
+  s.n > 1 ? `${format(s.mean)} (${format(s.min)}-${format(s.max)})` : format(s.mean);
 
 /** The seeds' spread of image->text and text->image over `runs`. */
 function summarize(runs) {
@@ -274,10 +275,7 @@ function report(part, peakRate, lossShare, testScenes) {
     const s = summarize(runs);
     console.log(`init ${init.name.padEnd(30)} ${showSpread(s.imageToText)} / ${showSpread(s.textToImage)}`);
   }
-  const ms = (s) =>
-    s.n > 1
-      ? `${(1000 * s.mean).toFixed(0)} (${(1000 * s.min).toFixed(0)}-${(1000 * s.max).toFixed(0)})`
-      : (1000 * s.mean).toFixed(0);
+  const ms = (s) => showSpread(s, (seconds) => (1000 * seconds).toFixed(0));
   for (const s of lossShare.filter((s) => s.stepSeconds !== null))
     console.log(
       `${s.loss} at batch ${s.batchSize}: ${ms(s.stepSeconds)} ms a step, of which the loss alone ` +

@@ -28,6 +28,12 @@ double initialTimeout() {
 
 std::atomic<double> timeoutSeconds{initialTimeout()};
 
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 constexpr int kTagStallNote = 101;  // apart from the ring's tags and the gather's
 // A stall note is the rank its sender waits on, or one of these.
 constexpr int kWaitingOnSomeRank = -1;  // a collective's wait
@@ -68,14 +74,22 @@ void readStallNotes(MPI_Comm comm, std::map<int, int>& waitingOn) {
   }
 }
 
-// The rank of the first request still pending: the one this rank's note names.
-int firstPendingPeer(std::vector<MPI_Request>& requests, const std::vector<Peer>& peers) {
+// The indices of the requests still pending (testing them completes the others).
+std::vector<size_t> stillPending(std::vector<MPI_Request>& requests) {
+  std::vector<size_t> pending;
   for (size_t i = 0; i < requests.size(); ++i) {
     int done = 0;
     MPI_Test(&requests[i], &done, MPI_STATUS_IGNORE);
-    if (!done) return i < peers.size() ? peers[i].rank : kWaitingOnSomeRank;
+    if (!done) pending.push_back(i);
   }
-  return kWaitingOnSomeRank;
+  return pending;
+}
+
+// The rank of the first request still pending: the one this rank's note names.
+int firstPendingPeer(std::vector<MPI_Request>& requests, const std::vector<Peer>& peers) {
+  const std::vector<size_t> pending = stillPending(requests);
+  return pending.empty() || pending[0] >= peers.size() ? kWaitingOnSomeRank
+                                                       : peers[pending[0]].rank;
 }
 
 // " (rank 0 is itself waiting on rank 2, which waits on rank 3)": the ranks that `peer` waits
@@ -101,10 +115,8 @@ std::string waitChain(int peer, const std::map<int, int>& waitingOn, int self) {
 std::string pendingPeers(std::vector<MPI_Request>& requests, const std::vector<Peer>& peers,
                          int self, const std::map<int, int>& waitingOn) {
   std::string list;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    int done = 0;
-    MPI_Test(&requests[i], &done, MPI_STATUS_IGNORE);
-    if (done || i >= peers.size() || peers[i].rank < 0) continue;
+  for (const size_t i : stillPending(requests)) {
+    if (i >= peers.size() || peers[i].rank < 0) continue;
     const std::string me = "rank " + std::to_string(self);
     const std::string peer = "rank " + std::to_string(peers[i].rank);
     const std::string entry = (peers[i].receiving ? me + " stopped hearing from " + peer
@@ -122,7 +134,6 @@ void setStallTimeoutSeconds(double seconds) { timeoutSeconds.store(seconds); }
 
 std::string describeStall(MPI_Comm comm, std::vector<MPI_Request>& requests,
                           const std::vector<Peer>& peers, double graceSeconds) {
-  using Clock = std::chrono::steady_clock;
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   sendStallNote(comm, firstPendingPeer(requests, peers));
@@ -137,7 +148,7 @@ std::string describeStall(MPI_Comm comm, std::vector<MPI_Request>& requests,
     }
     readStallNotes(comm, waitingOn);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  } while (std::chrono::duration<double>(Clock::now() - started).count() < graceSeconds);
+  } while (secondsSince(started) < graceSeconds);
   const std::string who = pendingPeers(requests, peers, rank, waitingOn);
   return who.empty() ? "rank " + std::to_string(rank) + " stopped hearing from the other ranks"
                      : who;
@@ -145,7 +156,6 @@ std::string describeStall(MPI_Comm comm, std::vector<MPI_Request>& requests,
 
 void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
                       const std::vector<Peer>& peers, const char* what, double minimumSeconds) {
-  using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const double limit = std::max(minimumSeconds, stallTimeoutSeconds());
   int complete = requests.empty() ? 1 : 0;
@@ -154,7 +164,7 @@ void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
     MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete, MPI_STATUSES_IGNORE);
     if (complete) break;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
-    const double waited = std::chrono::duration<double>(Clock::now() - started).count();
+    const double waited = secondsSince(started);
     if (!reported && waited > limit) {
       // Said after a quarter of the deadline more, in which the ranks compare notes, but the
       // job is ended only at twice the deadline: where the whole host is cut off, MPI_Abort
@@ -166,8 +176,7 @@ void waitWithDeadline(MPI_Comm comm, std::vector<MPI_Request>& requests,
       std::fprintf(stderr,
                    "siglip-loss: %s (%s) for %.0f s: a link or a rank is down; the MPI job ends "
                    "(the deadline is initWorld's stallTimeout or SIGLIP_MPI_STALL_TIMEOUT)\n",
-                   who.c_str(), what,
-                   std::chrono::duration<double>(Clock::now() - started).count());
+                   who.c_str(), what, secondsSince(started));
       std::fflush(stderr);
       reported = true;
     }
