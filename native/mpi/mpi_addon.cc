@@ -34,6 +34,7 @@ struct World {
   MPI_Comm ring = MPI_COMM_NULL;     // the loss calls (any thread, in ticket order)
   MPI_Comm tensors = MPI_COMM_NULL;  // gradients and weights (the JS thread)
   CallOrder order;
+  RingBuffers ringBuffers;  // used by the call holding its turn of `order`
 };
 
 World& world() {
@@ -54,6 +55,7 @@ void finalizeWorld() {
   MPI_Comm_free(&w.ring);
   MPI_Comm_free(&w.tensors);
   MPI_Finalize();
+  w.ringBuffers = {};
 }
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -222,7 +224,7 @@ RingResult runCall(const PreparedCall& call, float* dx, float* dy) {
                             : BlockFn([options](const LossInputs& b, float* bdx, float* bdy) {
                                 return cpuBlock(b, options, bdx, bdy);
                               });
-  return runRankRing(world().ring, rank, layout, dx, dy, block);
+  return runRankRing(world().ring, rank, layout, dx, dy, block, world().ringBuffers);
 }
 
 // A failed check as the JavaScript error every rank throws.

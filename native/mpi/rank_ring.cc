@@ -1,12 +1,13 @@
 #include "rank_ring.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <initializer_list>
+#include <mutex>
 #include <numeric>
 #include <thread>
 #include <utility>
@@ -65,9 +66,12 @@ template <typename Compute>
 void computeWhileProgressing(std::initializer_list<Transfers*> inFlight, double expectedSeconds,
                              Compute&& compute) {
   const auto interval = progressInterval(expectedSeconds);
-  std::atomic<bool> done{false};
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
   std::thread progress([&] {
-    while (!done.load(std::memory_order_relaxed)) {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!done) {
       bool pending = false;
       for (Transfers* transfers : inFlight) {
         int complete = 1;
@@ -78,18 +82,25 @@ void computeWhileProgressing(std::initializer_list<Transfers*> inFlight, double 
         pending = pending || !complete;
       }
       if (!pending) return;
-      std::this_thread::sleep_for(interval);
+      // Woken at once when the compute ends: a sleep would hold the join for up to an interval.
+      finished.wait_for(lock, interval, [&] { return done; });
     }
   });
+  const auto stop = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    finished.notify_one();
+    progress.join();
+  };
   try {
     compute();
   } catch (...) {
-    done = true;
-    progress.join();
+    stop();
     throw;
   }
-  done = true;
-  progress.join();
+  stop();
 }
 
 // A block's columns in chunks: each chunk's accumulator goes on as soon as it is complete,
@@ -117,7 +128,7 @@ int count(int64_t elements) { return static_cast<int>(elements); }  // checked b
 }  // namespace
 
 RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& layout, float* dx,
-                       float* dy, const BlockFn& block) {
+                       float* dy, const BlockFn& block, RingBuffers& buffers) {
   const auto started = Clock::now();
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
@@ -138,21 +149,26 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   // Two Y blocks (the one computed, the one arriving) with their labels, three travelling
   // accumulators (one received into, one added to and sent on, one whose last chunks are
   // still leaving) and one chunk's dY: O(B * D) whatever the size.
-  std::vector<float> yBuffers[2], accumulators[3], dyChunk;
-  std::vector<int32_t> labelBuffers[2];
+  const auto grow = [](auto& buffer, size_t size) {
+    if (buffer.size() < size) buffer.resize(size);
+  };
+  auto& yBuffers = buffers.y;
+  auto& labelBuffers = buffers.labels;
+  auto& accumulators = buffers.accumulators;
+  auto& dyChunk = buffers.dyChunk;
   if (ring) {
-    for (auto& b : yBuffers) b.resize(blockFloats);
+    for (auto& b : yBuffers) grow(b, blockFloats);
     if (labels)
-      for (auto& b : labelBuffers) b.resize(static_cast<size_t>(maxColumns));
+      for (auto& b : labelBuffers) grow(b, static_cast<size_t>(maxColumns));
     if (grads) {
-      for (auto& b : accumulators) b.resize(blockFloats);
+      for (auto& b : accumulators) grow(b, blockFloats);
       int64_t largestChunk = 0;
       for (int b = 0; b < size; ++b) {
         const Chunks chunks = chunksOf(b);
         for (int64_t k = 0; k < chunks.count; ++k)
           largestChunk = std::max(largestChunk, chunks.size(k));
       }
-      dyChunk.resize(static_cast<size_t>(largestChunk * dim));
+      grow(dyChunk, static_cast<size_t>(largestChunk * dim));
     }
   }
   if (grads) std::memset(dx, 0, sizeof(float) * static_cast<size_t>(n * dim));

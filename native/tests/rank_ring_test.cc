@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -50,6 +51,15 @@ std::vector<float> randomRows(std::mt19937& rng, int64_t rows, int64_t dim) {
   return v;
 }
 
+// What a call leaves in the ring's buffers must not reach the next: NaN floats, and labels
+// that pair up with every row label 3.
+void poison(siglip::mpi::RingBuffers& buffers) {
+  for (auto* floats : {&buffers.y[0], &buffers.y[1], &buffers.accumulators[0],
+                       &buffers.accumulators[1], &buffers.accumulators[2], &buffers.dyChunk})
+    std::fill(floats->begin(), floats->end(), std::nanf(""));
+  for (auto& labels : buffers.labels) std::fill(labels.begin(), labels.end(), 3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +89,9 @@ int main(int argc, char** argv) {
   for (auto& l : xLabels) l = int32_t(rng() % 13) - 1;  // -1: no positive
   for (auto& l : yLabels) l = int32_t(rng() % 13) - 1;
 
+  // One set of buffers for every call, as the addon keeps them: calls of other chunk sizes,
+  // positives and with or without gradients follow one another in them.
+  siglip::mpi::RingBuffers buffers;
   for (auto kind : {siglip::PositivePairs::Kind::kDiagonal, siglip::PositivePairs::Kind::kLabels,
                     siglip::PositivePairs::Kind::kNone}) {
     const bool labels = kind == siglip::PositivePairs::Kind::kLabels;
@@ -115,10 +128,12 @@ int main(int argc, char** argv) {
     for (const int64_t minChunkColumns : {int64_t{128}, int64_t{16}}) {
       layout.minChunkColumns = minChunkColumns;
       std::vector<float> dx(layout.rows[rank] * dim), dy(layout.columns[rank] * dim);
-      const auto got =
-          siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, dx.data(), dy.data(), block);
+      const auto got = siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, dx.data(), dy.data(),
+                                                block, buffers);
+      poison(buffers);
       const auto lossOnly =
-          siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, nullptr, nullptr, block);
+          siglip::mpi::runRankRing(MPI_COMM_WORLD, in, layout, nullptr, nullptr, block, buffers);
+      poison(buffers);
       const std::string s = name + " W=" + std::to_string(size) + " chunks of " +
                             std::to_string(minChunkColumns) + "+";
       expect(relError(got.loss, wantLoss) <= 1e-6, s + ": loss", rank);
