@@ -177,11 +177,12 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   BlockSums own;  // this rank's rows, summed over the blocks in ring order
   const float* y = in.y;
   const int32_t* yLabels = in.yLabels;
-  // The accumulator of the block held at step s arrives into accumulators[s % 3], except at
-  // s == size: that is this rank's own block coming home, complete, straight into dy.
-  const auto accumulatorFor = [&](int step) {
-    return step == size ? dy : accumulators[step % 3].data();
-  };
+  // This rank's own block (step 0) writes its dY straight into dy. Every other block's dY
+  // travels in an accumulator that the block's first visitor (step 1) starts and the others
+  // add to, and that comes home at step `size` to be added into dy: W - 1 hops, so a rank sends
+  // W - 1 blocks of Y and W - 1 accumulators. The accumulator of the block held at step s is in
+  // accumulators[s % 3].
+  const auto accumulatorFor = [&](int step) { return accumulators[step % 3].data(); };
   Transfers incoming, incomingNext, sent, sentBefore, yReceives, ySends;
   // The accumulator chunks that are complete but wait for this step's Y to leave: the next
   // rank needs Y to start its next step, an accumulator only to finish one, so on a link that
@@ -228,9 +229,9 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
         result.bytesSent += static_cast<int64_t>(sizeof(int32_t)) * m;
       }
     }
-    // The next step's accumulator may travel during this whole step; its buffer's last sends
-    // (two steps ago) were waited for at the end of the last step.
-    if (ring && grads) receiveAccumulator(step + 1, incomingNext);
+    // The next step's accumulator (unless this rank starts it) may travel during this whole
+    // step; its buffer's last sends (two steps ago) were waited for at the end of the last step.
+    if (ring && grads && step >= 1) receiveAccumulator(step + 1, incomingNext);
 
     LossInputs blockInputs;
     blockInputs.x = in.x;
@@ -241,9 +242,9 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
     blockInputs.normalizer = static_cast<double>(rowStart.back());
     blockInputs.positives.kind = in.positives;
     blockInputs.positives.rowLabels = in.xLabels;
-    // Without a ring the block's dY is the result; the first block's starts its accumulator,
-    // the others' are added to the accumulator that arrived.
-    float* accumulator = ring && grads ? accumulatorFor(step) : nullptr;
+    // Without a ring, and for this rank's own block, the block's dY is the result; at step 1
+    // it starts the block's accumulator, later it is added to the accumulator that arrived.
+    float* accumulator = ring && grads && step > 0 ? accumulatorFor(step) : nullptr;
     const Chunks chunks = chunksOf(j);
     double blockSeconds = 0;
     for (int64_t k = 0; k < chunks.count; ++k) {
@@ -253,10 +254,10 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       // Global row i and column c pair up when c = i + offset.
       blockInputs.positives.offset = rowStart[rank] - (columnStart[j] + first) + in.positiveOffset;
       blockInputs.positives.columnLabels = yLabels == nullptr ? nullptr : yLabels + first;
-      float* dyOut = !grads      ? nullptr
-                     : !ring     ? dy
-                     : step == 0 ? accumulator + first * dim
-                                 : dyChunk.data();
+      float* dyOut = !grads                   ? nullptr
+                     : accumulator == nullptr ? dy + first * dim
+                     : step == 1              ? accumulator + first * dim
+                                              : dyChunk.data();
       const auto chunkStarted = Clock::now();
       computeWhileProgressing(
           {&yReceives, &ySends, &incoming, &incomingNext, &sent, &sentBefore}, lastChunkSeconds,
@@ -280,7 +281,7 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       blockSeconds += lastChunkSeconds;
       slowestBlock = std::max(slowestBlock, blockSeconds);
       if (accumulator == nullptr) continue;
-      if (step > 0) {
+      if (step > 1) {
         // This chunk of the arriving accumulator, then this rank's part of it added.
         waitOne(comm, incoming, static_cast<size_t>(k), "the ring's accumulators", slowestBlock);
         float* into = accumulator + first * dim;
@@ -305,8 +306,17 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
       yLabels = labelsNext;
     }
   }
-  // This rank's own accumulator comes home, and the last chunks leave.
-  waitAll(comm, incoming, "the ring's last accumulators", slowestBlock);
+  // This rank's own accumulator comes home, chunk by chunk, to be added to its own block's dY,
+  // and the last chunks leave.
+  if (ring && grads) {
+    const Chunks chunks = chunksOf(rank);
+    const float* home = accumulatorFor(size);
+    for (int64_t k = 0; k < chunks.count; ++k) {
+      waitOne(comm, incoming, static_cast<size_t>(k), "the ring's last accumulators", slowestBlock);
+      const int64_t first = chunks.begin(k) * dim, floats = chunks.size(k) * dim;
+      for (int64_t i = first; i < first + floats; ++i) dy[i] += home[i];
+    }
+  }
   waitAll(comm, sentBefore, "the ring's last accumulators", slowestBlock);
 
   // The global sums: every rank's doubles, added in rank order on every rank,
