@@ -6,10 +6,14 @@
 // B* = 4F/(3β). Measured in the same run: F, one rank's compute rate (the same blocks without
 // MPI, both ranks at once, one thread each); β, the bus bandwidth of a communication-only ring
 // (bench/mpi-ring-bandwidth.c); then for B across B* the ring's wall time against the roofline
-// max(W·t_block, bytes sent / β). Writes bench/results/mpi-hosts.json and mpi-hosts.svg.
+// max(W·t_block, bytes sent / β). Last, the network's tax on the cores: the same blocks alone
+// with the links idle and while plain TCP streams fill them both ways (these namespace hosts
+// share this machine's cores, and the kernel's work for the links runs on them). Writes
+// bench/results/mpi-hosts.json and mpi-hosts.svg.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -24,6 +28,9 @@ const MEMORY_HOSTS = [1, 2, 3]; // W for the memory check, one rank a host
 const MEMORY_ROWS = 2048;
 const ROUNDS = 5;
 const ROWS = QUICK ? [256, 1024, 2048] : [256, 512, 1024, 2048, 4096]; // B, per rank
+const TAX_ROWS = QUICK ? [1024] : [256, 2048]; // B of the tax's blocks
+const TAX_SECONDS = QUICK ? 2 : 4; // each measure of it
+const STREAM_PORT = 5201;
 const root = path.join(__dirname, '..');
 const CLUSTER = path.join(root, 'scripts', 'netns-cluster.sh');
 const NAME = `sglb${process.pid}`;
@@ -72,6 +79,83 @@ function rank() {
   }
   console.log(`BENCH ${JSON.stringify({ rank: world.rank, out })}`);
   world.close();
+}
+
+/** `--blocks ROWS SECONDS`: the median time of a B×B block alone, one thread, computed again and again. */
+function blocksAlone() {
+  const { siglipLossAndGrads } = require('../dist/raw');
+  const rows = Number(process.argv[3]);
+  const until = Date.now() + 1000 * Number(process.argv[4]);
+  const x = unitRows(rows, DIM, 1);
+  const y = unitRows(rows, DIM, 101);
+  const seconds = [];
+  while (Date.now() < until) {
+    const started = process.hrtime.bigint();
+    siglipLossAndGrads(x, y, DIM, Math.log(10), -10, { threads: 1, positives: 'none' });
+    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  seconds.sort((a, b) => a - b);
+  console.log(
+    `BENCH ${JSON.stringify({ rows, blocks: seconds.length, medianSeconds: seconds[seconds.length >> 1] })}`,
+  );
+}
+
+/** `--stream-sink PORT`: takes one TCP stream and drops it; prints the rate it arrived at. */
+function streamSink() {
+  const server = net.createServer((socket) => {
+    let bytes = 0;
+    let first = 0n;
+    socket.on('data', (data) => {
+      if (first === 0n) first = process.hrtime.bigint();
+      bytes += data.length;
+    });
+    socket.on('end', () => {
+      const seconds = Number(process.hrtime.bigint() - first) / 1e9;
+      console.log(`BENCH ${JSON.stringify({ streamBytesPerSecond: bytes / seconds })}`);
+      server.close();
+    });
+  });
+  server.listen(Number(process.argv[3]));
+}
+
+/** `--stream-to HOST PORT SECONDS`: sends to HOST as fast as TCP takes it, for SECONDS. */
+function streamSource() {
+  const [host, port, seconds] = process.argv.slice(3);
+  const until = Date.now() + 1000 * Number(seconds);
+  const chunk = Buffer.alloc(1 << 20);
+  const socket = net.connect(Number(port), host, function write() {
+    while (Date.now() < until) if (!socket.write(chunk)) return void socket.once('drain', write);
+    socket.end();
+  });
+}
+
+/**
+ * The network's tax on compute: two ranks' blocks alone (one thread each, both at once) with
+ * the links idle, then while hosts 0 and 1 stream plain TCP to each other at the links' rate.
+ */
+function networkTax(rows) {
+  const self = `"${process.execPath}" "${__filename}"`;
+  const blocks = `${self} --blocks ${rows} ${TAX_SECONDS} & ${self} --blocks ${rows} ${TAX_SECONDS}; wait`;
+  const quiet = benchLines(execFileSync('bash', ['-c', blocks], { encoding: 'utf8' }));
+  const onHost = (i, args) => `bash "${CLUSTER}" exec ${NAME}-h${i} ${self} ${args}`;
+  const streams = [0, 1].map((i) => onHost(i, `--stream-sink ${STREAM_PORT} &`)).join(' ');
+  const sources = [0, 1]
+    .map((i) => onHost(i, `--stream-to ${NAME}-h${1 - i} ${STREAM_PORT} ${TAX_SECONDS + 2} &`))
+    .join(' ');
+  // The streams start a second before the blocks and end a second after them.
+  const loaded = benchLines(
+    execFileSync('bash', ['-c', `${streams} sleep 1; ${sources} sleep 1; ${blocks}; wait`], {
+      encoding: 'utf8',
+    }),
+  );
+  const median = (lines) => Math.max(...lines.map((l) => l.medianSeconds));
+  const rates = loaded.filter((l) => l.streamBytesPerSecond).map((l) => l.streamBytesPerSecond);
+  return {
+    rows,
+    quietSeconds: median(quiet),
+    loadedSeconds: median(loaded.filter((l) => l.medianSeconds)),
+    streamBytesPerSecond: rates,
+  };
 }
 
 /** mpirun across the namespace hosts, as on a cluster (scripts/netns-cluster.sh); its stdout. */
@@ -146,10 +230,20 @@ function main() {
       `F = ${(F / 1e9).toFixed(1)} GFLOP/s per rank (one thread); β = ${(beta / 1e6).toFixed(1)} MB/s per rank ` +
         `(communication-only ring, ${(comm.bytesPerRankPerStep / 2 ** 20).toFixed(1)} MiB a step); B* = 4F/(3β) = ${bStar.toFixed(0)}`,
     );
+    const tax = TAX_ROWS.map(networkTax);
+    for (const t of tax) {
+      console.log(
+        `the network's tax: B = ${t.rows} blocks alone (both ranks at once) ${(1e3 * t.quietSeconds).toFixed(1)} ms ` +
+          `with the links idle, ${(1e3 * t.loadedSeconds).toFixed(1)} ms while TCP streams carry ` +
+          `${t.streamBytesPerSecond.map((r) => (r / 1e6).toFixed(0)).join(' and ')} MB/s between the hosts: ` +
+          `+${(100 * (t.loadedSeconds / t.quietSeconds - 1)).toFixed(0)}%`,
+      );
+    }
     for (const s of sweep) {
+      const linkSeconds = s.bytesSent / beta;
       console.log(
         `B = ${String(s.rows).padStart(5)} (${(s.rows / bStar).toFixed(2)} B*): wall ${s.wallSeconds.toFixed(3)} s, ` +
-          `W·t_block ${(HOSTS * s.blockSeconds).toFixed(3)} s (in the ring ${s.ringComputeSeconds.toFixed(3)} s), bytes/β ${(s.bytesSent / beta).toFixed(3)} s -> ` +
+          `W·t_block ${(HOSTS * s.blockSeconds).toFixed(3)} s (in the ring ${s.ringComputeSeconds.toFixed(3)} s), bytes/β ${linkSeconds.toFixed(3)} s -> ` +
           `${(100 * s.efficiency).toFixed(1)}% of the roofline`,
       );
     }
@@ -178,6 +272,7 @@ function main() {
           beta,
           bStar,
           sweep,
+          tax,
           memory,
           ranks,
         },
@@ -188,12 +283,10 @@ function main() {
     fs.writeFileSync(
       path.join(dir, `mpi-hosts${suffix}.svg`),
       lineChart({
-        title: `Ring across ${HOSTS} hosts on ${RATE} links, D = ${DIM}: efficiency against the roofline (B* = ${bStar.toFixed(0)})`,
+        title: `The ring across ${HOSTS} hosts, ${RATE} links, D = ${DIM} (B* = ${bStar.toFixed(0)})`,
         xLabel: 'rows per rank B',
-        yLabel: 'roofline / wall',
-        series: [
-          { name: 'max(W·t_block, bytes/β) / wall', points: sweep.map((s) => [s.rows, s.efficiency]) },
-        ],
+        yLabel: 'max(W·t_block, bytes/β) / wall',
+        series: [{ name: 'the ring', points: sweep.map((s) => [s.rows, s.efficiency]) }],
         marks: [{ x: bStar, y: 0.5, label: 'B*' }],
         hLines: [
           { y: 0.85, label: '85 %' },
@@ -211,6 +304,11 @@ function main() {
   }
 }
 
-if (process.argv[2] === '--rank') rank();
-else if (process.argv[2] === '--memory-rank') memoryRank();
-else main();
+const modes = {
+  '--rank': rank,
+  '--memory-rank': memoryRank,
+  '--blocks': blocksAlone,
+  '--stream-sink': streamSink,
+  '--stream-to': streamSource,
+};
+(modes[process.argv[2]] ?? main)();
