@@ -2,16 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <initializer_list>
-#include <mutex>
 #include <numeric>
-#include <thread>
+#include <optional>
 #include <utility>
 
+#include "progress_thread.h"
 #include "stall_deadline.h"
 
 namespace siglip::mpi {
@@ -51,56 +49,13 @@ void waitOne(MPI_Comm comm, Transfers& transfers, size_t i, const char* what, do
   transfers.requests[i] = MPI_REQUEST_NULL;
 }
 
-// Open MPI moves a large message only while some thread is inside an MPI call, so while the
-// rank computes, a helper thread keeps testing the transfers in flight: that is what hides them
-// behind the compute. It sleeps between tests rather than spinning and ends when nothing is in
-// flight. Each wake-up costs the computing thread its caches (tests every 100 us made 4096-row
-// blocks 20 % slower here), while each rendezvous of a large message waits for a test on both
-// ends: so it tests about 32 times a chunk (`expectedSeconds`), every 100 us to 1 ms.
+// How often the progress thread tests while a chunk computes. Each wake-up costs the computing
+// thread its caches (tests every 100 us made 4096-row blocks 20 % slower here), while each
+// rendezvous of a large message waits for a test on both ends: so about 32 times a chunk
+// (`expectedSeconds`), every 100 us to 1 ms.
 std::chrono::microseconds progressInterval(double expectedSeconds) {
   return std::chrono::microseconds(
       std::clamp(static_cast<int64_t>(expectedSeconds * 1e6 / 32), int64_t{100}, int64_t{1000}));
-}
-
-template <typename Compute>
-void computeWhileProgressing(std::initializer_list<Transfers*> inFlight, double expectedSeconds,
-                             Compute&& compute) {
-  const auto interval = progressInterval(expectedSeconds);
-  std::mutex mutex;
-  std::condition_variable finished;
-  bool done = false;
-  std::thread progress([&] {
-    std::unique_lock<std::mutex> lock(mutex);
-    while (!done) {
-      bool pending = false;
-      for (Transfers* transfers : inFlight) {
-        int complete = 1;
-        auto& requests = transfers->requests;
-        if (!requests.empty())
-          MPI_Testall(static_cast<int>(requests.size()), requests.data(), &complete,
-                      MPI_STATUSES_IGNORE);
-        pending = pending || !complete;
-      }
-      if (!pending) return;
-      // Woken at once when the compute ends: a sleep would hold the join for up to an interval.
-      finished.wait_for(lock, interval, [&] { return done; });
-    }
-  });
-  const auto stop = [&] {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      done = true;
-    }
-    finished.notify_one();
-    progress.join();
-  };
-  try {
-    compute();
-  } catch (...) {
-    stop();
-    throw;
-  }
-  stop();
 }
 
 // A block's columns in chunks: each chunk's accumulator goes on as soon as it is complete,
@@ -208,6 +163,8 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
                 MPI_FLOAT, prev, kTagAccumulator, comm, into.add(prev, true));
   };
   double slowestBlock = 0, lastChunkSeconds = 0;
+  std::optional<ProgressThread> progress;
+  if (ring) progress.emplace();
 
   for (int step = 0; step < size; ++step) {
     const int j = blockAt(step);
@@ -259,24 +216,27 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
                      : step == 1              ? accumulator + first * dim
                                               : dyChunk.data();
       const auto chunkStarted = Clock::now();
-      computeWhileProgressing(
-          {&yReceives, &ySends, &incoming, &incomingNext, &sent, &sentBefore}, lastChunkSeconds,
-          [&] {
-            try {
-              const BlockSums sums = block(blockInputs, grads ? dx : nullptr, dyOut);
-              own.loss += sums.loss;
-              own.dTPrime += sums.dTPrime;
-              own.dBias += sums.dBias;
-            } catch (const std::exception& e) {
-              // The arguments were checked on every rank before the ring started; a block that
-              // fails now (out of memory, a device error) leaves the other ranks waiting for its
-              // transfers, so the job ends here.
-              std::fprintf(stderr,
-                           "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
-                           rank, e.what());
-              MPI_Abort(comm, 1);
-            }
-          });
+      const auto compute = [&] {
+        try {
+          const BlockSums sums = block(blockInputs, grads ? dx : nullptr, dyOut);
+          own.loss += sums.loss;
+          own.dTPrime += sums.dTPrime;
+          own.dBias += sums.dBias;
+        } catch (const std::exception& e) {
+          // The arguments were checked on every rank before the ring started; a block that
+          // fails now (out of memory, a device error) leaves the other ranks waiting for its
+          // transfers, so the job ends here.
+          std::fprintf(stderr, "siglip-loss: rank %d: a block failed (%s); aborting the MPI job\n",
+                       rank, e.what());
+          MPI_Abort(comm, 1);
+        }
+      };
+      if (progress)
+        progress->during({&yReceives.requests, &ySends.requests, &incoming.requests,
+                          &incomingNext.requests, &sent.requests, &sentBefore.requests},
+                         progressInterval(lastChunkSeconds), compute);
+      else
+        compute();
       lastChunkSeconds = secondsSince(chunkStarted);
       blockSeconds += lastChunkSeconds;
       slowestBlock = std::max(slowestBlock, blockSeconds);
