@@ -112,18 +112,23 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   auto& accumulators = buffers.accumulators;
   auto& dyChunk = buffers.dyChunk;
   if (ring) {
-    for (auto& b : yBuffers) grow(b, blockFloats);
-    if (labels)
-      for (auto& b : labelBuffers) grow(b, static_cast<size_t>(maxColumns));
+    // Y arrives at steps 1 .. size - 1 into y[(step - 1) % 2]; accumulators are held at steps
+    // 1 .. size in accumulators[step % 3]; a chunk's dY is added from step 2 on. W = 2 needs
+    // one Y block and two accumulators.
+    for (int b = 0; b < std::min(2, size - 1); ++b) {
+      grow(yBuffers[b], blockFloats);
+      if (labels) grow(labelBuffers[b], static_cast<size_t>(maxColumns));
+    }
     if (grads) {
-      for (auto& b : accumulators) grow(b, blockFloats);
+      for (int step = 1; step <= std::min(size, 3); ++step)
+        grow(accumulators[step % 3], blockFloats);
       int64_t largestChunk = 0;
       for (int b = 0; b < size; ++b) {
         const Chunks chunks = chunksOf(b);
         for (int64_t k = 0; k < chunks.count; ++k)
           largestChunk = std::max(largestChunk, chunks.size(k));
       }
-      grow(dyChunk, static_cast<size_t>(largestChunk * dim));
+      if (size > 2) grow(dyChunk, static_cast<size_t>(largestChunk * dim));
     }
   }
   if (grads) std::memset(dx, 0, sizeof(float) * static_cast<size_t>(n * dim));
