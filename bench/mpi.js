@@ -4,7 +4,7 @@
 // W = 2 (one thread per rank, B = 4096, D = 768): the compute-only time of the
 // same blocks against the ring's wall time, measured in alternating rounds in
 // the same launch, over shared memory (vader) and TCP on loopback; the bytes
-// each rank sends per step (2 * B * D * 4 expected). `-- --quick`: smaller B.
+// each rank sends per call (W - 1 Y blocks and W - 1 accumulators: 2 * (W - 1) * B * D * 4). `-- --quick`: smaller B.
 // Writes bench/results/mpi.json and mpi-memory.svg, mpi-efficiency.svg.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -121,7 +121,7 @@ function main() {
     const rounds = ranksOut.flatMap((r) => r.rounds.map((round) => ({ rank: r.rank, ...round })));
     const ratios = rounds.map((r) => r.computeOnlySeconds / r.wallSeconds);
     const ringRatios = rounds.map((r) => r.ringComputeSeconds / r.wallSeconds);
-    const bytesPerStep = ranksOut[0].rounds[0].bytesSent / 2;
+    const bytesPerCall = ranksOut[0].rounds[0].bytesSent;
     // Other tenants only ever add time: the fastest round of each side, per rank, is the
     // least disturbed measure of either.
     const bestOf = ranksOut.map(
@@ -139,8 +139,8 @@ function main() {
       efficiencyRange: [Math.min(...ratios), Math.max(...ratios)],
       efficiencyBestOfPerRank: bestOf,
       ringComputeShareMedian: median(ringRatios),
-      bytesSentPerRankPerStep: bytesPerStep,
-      expectedBytesPerStep: 2 * RING_ROWS * DIM * 4,
+      bytesSentPerRankPerCall: bytesPerCall,
+      expectedBytesPerCall: 2 * (2 - 1) * RING_ROWS * DIM * 4,
     };
     efficiency.push(entry);
     console.log(
@@ -149,7 +149,7 @@ function main() {
         `fastest compute-only / fastest wall ${bestOf.map((v) => (100 * v).toFixed(1) + '%').join(', ')} (ranks 0, 1); ` +
         `wall ${median(rounds.map((r) => r.wallSeconds)).toFixed(2)} s, compute-only ${median(rounds.map((r) => r.computeOnlySeconds)).toFixed(2)} s; ` +
         `time in blocks inside the ring ${(100 * entry.ringComputeShareMedian).toFixed(1)}% of wall; ` +
-        `${(bytesPerStep / MiB).toFixed(1)} MiB sent per rank per step (2*B*D*4 = ${(entry.expectedBytesPerStep / MiB).toFixed(1)} MiB; the last step's Y stays)`,
+        `${(bytesPerCall / MiB).toFixed(1)} MiB sent per rank per call (2*(W-1)*B*D*4 = ${(entry.expectedBytesPerCall / MiB).toFixed(1)} MiB)`,
     );
   }
 

@@ -60,7 +60,10 @@ export interface World {
   allReduceGradients<T extends NamedTensorMap | Tensor[]>(grads: T): T;
   /** Assigns rank `root`'s values (default 0) to every rank's variables. */
   broadcastVariables(variables: Variable[] | Record<string, Variable>, root?: number): void;
-  /** Finalizes MPI (also done at exit). The world cannot be used, nor MPI started again, after. */
+  /**
+   * Finalizes MPI (also done at exit) and frees the ring's buffers, which the world keeps from
+   * call to call (a few B×D blocks). The world cannot be used, nor MPI started again, after.
+   */
   close(): void;
 }
 
