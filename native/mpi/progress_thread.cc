@@ -6,7 +6,8 @@ namespace siglip::mpi {
 // started with a chunk's compute had not run once when the chunk ended, 4 ms later. So it is
 // started here and run at once while this thread waits; from then on it sleeps, and a
 // sleeping thread that is woken runs ahead of the compute.
-ProgressThread::ProgressThread() : thread_([this] { loop(); }) {
+ProgressThread::ProgressThread(std::vector<std::vector<MPI_Request>*> inFlight)
+    : inFlight_(std::move(inFlight)), thread_([this] { loop(); }) {
   std::unique_lock<std::mutex> lock(mutex_);
   wake_.wait(lock, [&] { return started_; });
 }
@@ -20,12 +21,10 @@ ProgressThread::~ProgressThread() {
   thread_.join();
 }
 
-void ProgressThread::during(std::vector<std::vector<MPI_Request>*> inFlight,
-                            std::chrono::microseconds interval,
+void ProgressThread::during(std::chrono::microseconds interval,
                             const std::function<void()>& compute) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    inFlight_ = std::move(inFlight);
     interval_ = interval;
     computing_ = true;
     ++computation_;

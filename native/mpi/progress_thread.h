@@ -18,23 +18,24 @@ namespace siglip::mpi {
 
 class ProgressThread {
  public:
-  ProgressThread();  // returns once the thread runs
+  // `inFlight`: the requests it tests, the same vectors for its whole life (their contents
+  // change only while no computation runs). Returns once the thread runs.
+  explicit ProgressThread(std::vector<std::vector<MPI_Request>*> inFlight);
   ~ProgressThread();
   ProgressThread(const ProgressThread&) = delete;
   ProgressThread& operator=(const ProgressThread&) = delete;
 
-  // Runs `compute` on the calling thread while this one tests `inFlight` every `interval`;
-  // the requests are not touched once it returns.
-  void during(std::vector<std::vector<MPI_Request>*> inFlight, std::chrono::microseconds interval,
-              const std::function<void()>& compute);
+  // Runs `compute` on the calling thread while this one tests the requests every `interval`;
+  // they are not touched once it returns.
+  void during(std::chrono::microseconds interval, const std::function<void()>& compute);
 
  private:
   void loop();
   void stopTesting();
 
+  const std::vector<std::vector<MPI_Request>*> inFlight_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::vector<MPI_Request>*> inFlight_;
   std::chrono::microseconds interval_{1000};
   uint64_t computation_ = 0;  // counts the calls of during()
   bool computing_ = false, started_ = false, quit_ = false;

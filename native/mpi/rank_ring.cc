@@ -17,12 +17,6 @@ namespace {
 
 enum Tag { kTagY = 1, kTagLabels = 2, kTagAccumulator = 3 };
 
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // Transfers in flight and, for the stall message, the rank at each one's other end.
 struct Transfers {
   std::vector<MPI_Request> requests;
@@ -122,13 +116,15 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
     if (grads) {
       for (int step = 1; step <= std::min(size, 3); ++step)
         grow(accumulators[step % 3], blockFloats);
-      int64_t largestChunk = 0;
-      for (int b = 0; b < size; ++b) {
-        const Chunks chunks = chunksOf(b);
-        for (int64_t k = 0; k < chunks.count; ++k)
-          largestChunk = std::max(largestChunk, chunks.size(k));
+      if (size > 2) {
+        int64_t largestChunk = 0;
+        for (int b = 0; b < size; ++b) {
+          const Chunks chunks = chunksOf(b);
+          for (int64_t k = 0; k < chunks.count; ++k)
+            largestChunk = std::max(largestChunk, chunks.size(k));
+        }
+        grow(dyChunk, static_cast<size_t>(largestChunk * dim));
       }
-      if (size > 2) grow(dyChunk, static_cast<size_t>(largestChunk * dim));
     }
   }
   if (grads) std::memset(dx, 0, sizeof(float) * static_cast<size_t>(n * dim));
@@ -169,7 +165,10 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
   };
   double slowestBlock = 0, lastChunkSeconds = 0;
   std::optional<ProgressThread> progress;
-  if (ring) progress.emplace();
+  if (ring)
+    progress.emplace(std::vector<std::vector<MPI_Request>*>{
+        &yReceives.requests, &ySends.requests, &incoming.requests, &incomingNext.requests,
+        &sent.requests, &sentBefore.requests});
 
   for (int step = 0; step < size; ++step) {
     const int j = blockAt(step);
@@ -237,9 +236,7 @@ RingResult runRankRing(MPI_Comm comm, const RankInputs& in, const RingLayout& la
         }
       };
       if (progress)
-        progress->during({&yReceives.requests, &ySends.requests, &incoming.requests,
-                          &incomingNext.requests, &sent.requests, &sentBefore.requests},
-                         progressInterval(lastChunkSeconds), compute);
+        progress->during(progressInterval(lastChunkSeconds), compute);
       else
         compute();
       lastChunkSeconds = secondsSince(chunkStarted);

@@ -28,12 +28,6 @@ double initialTimeout() {
 
 std::atomic<double> timeoutSeconds{initialTimeout()};
 
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 constexpr int kTagStallNote = 101;  // apart from the ring's tags and the gather's
 // A stall note is the rank its sender waits on, or one of these.
 constexpr int kWaitingOnSomeRank = -1;  // a collective's wait

@@ -6,10 +6,17 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 namespace siglip::mpi {
+
+// The waits' and the ring's timings: seconds of the steady clock since `start`.
+using Clock = std::chrono::steady_clock;
+inline double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Seconds a rank waits for transfers that make no progress before it ends the job: the
 // world's setting (initWorld({ stallTimeout }) or SIGLIP_MPI_STALL_TIMEOUT), 120 by default.
